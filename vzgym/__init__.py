@@ -1,7 +1,9 @@
 """vzgym: Gym-style self-play games in which vision-language models improve themselves.
 
-``import vzgym`` is cheap (no torch, no games imported); :func:`make` loads the
-plugins on first use.
+``import vzgym`` is cheap (no torch, no game modules imported): it mirrors the
+built-in env ids into Gymnasium's registry, so ``gymnasium.make("vzgym/spy-clevr-v0")``
+works after it.  :func:`make` (and the CLI) load all plugins on first use; third-party
+envs are mirrored into Gymnasium then (or call :func:`registry` yourself).
 """
 
 from __future__ import annotations
@@ -24,3 +26,17 @@ def registry() -> Any:
     from vzgym.registration import get_registry
 
     return get_registry()
+
+
+def _mirror_builtin_envs() -> None:
+    from vzgym.plugins import builtin_envs
+    from vzgym.registration import EnvSpec, _mirror_to_gymnasium
+
+    def register(env_id: str, entry_point: Any, description: str = "", **kwargs: Any) -> None:
+        kwargs.pop("scripted_policy", None)
+        _mirror_to_gymnasium(EnvSpec(env_id, entry_point, description, kwargs, "builtin"))
+
+    builtin_envs.register_envs(register=register)
+
+
+_mirror_builtin_envs()

@@ -205,12 +205,12 @@ class MultiAgentEnv(gymnasium.Env):
     def observation_space(self, agent: AgentID) -> ObservationSpace:  # type: ignore[override]
         """Return the observation space of ``agent`` (chat messages with images)."""
         self._check_known(agent)
-        return ObservationSpace()
+        return self._spaces("obs", agent, ObservationSpace)
 
     def action_space(self, agent: AgentID) -> FreeText:  # type: ignore[override]
         """Return the action space of ``agent`` (free text)."""
         self._check_known(agent)
-        return FreeText(self.max_action_chars)
+        return self._spaces("act", agent, lambda: FreeText(self.max_action_chars))
 
     @property
     def pending_agents(self) -> list[AgentID]:
@@ -261,7 +261,19 @@ class MultiAgentEnv(gymnasium.Env):
     def _step(self, actions: dict[AgentID, str]) -> StepResult:
         raise NotImplementedError
 
+    def format_human_action(self, observation: Observation, text: str) -> str:
+        """Turn what a person typed into a well-formed action (default: unchanged)."""
+        return text
+
     # -- helpers ------------------------------------------------------------
+    def _spaces(self, kind: str, agent: AgentID, factory: Any) -> Any:
+        """Return the cached space of ``agent`` (the same object on every call)."""
+        cache = self.__dict__.setdefault("_space_cache", {})
+        key = (kind, agent)
+        if key not in cache:
+            cache[key] = factory()
+        return cache[key]
+
     def _check_known(self, agent: AgentID) -> None:
         if agent not in self.possible_agents:
             raise KeyError(f"unknown agent {agent!r}; agents are {self.possible_agents}")

@@ -1,0 +1,495 @@
+"""vzgym's built-in default model: a tiny, randomly initialised Qwen2.5-VL.
+
+Model weights cannot be downloaded on every machine vzgym runs on, so vzgym
+builds its own default model in-process:
+
+* a real ``Qwen2_5_VLForConditionalGeneration`` from a small config (2 text
+  layers and 2 vision blocks, hidden size 64), with random weights drawn from
+  numpy's ``PCG64`` generator seeded per tensor (so they do not depend on the
+  init code of a particular transformers release);
+* a byte-level BPE tokenizer (Qwen2's pre-tokenizer and decoder) whose merges
+  are learnt in pure Python from a fixed built-in English text, plus Qwen2.5-VL's
+  special tokens and its chat template;
+* a Qwen2-VL image processor with small pixel limits (4 to 16 blocks of 28x28
+  pixels, i.e. 4 to 16 vision tokens per image after the 2x2 patch merge), so
+  CPU generation is fast.
+
+Everything is written with ``save_pretrained`` and loads back through
+``AutoProcessor`` / ``AutoModelForImageTextToText``, so any local Hugging Face
+VLM directory (for example a downloaded Qwen2.5-VL-3B-Instruct) can be used in
+its place.  For fixed library versions the files are byte-identical on every
+machine (:func:`build_tiny_model` is deterministic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: Bump whenever the bytes :func:`build_tiny_model` writes change on purpose;
+#: the cache directory name includes it, so old caches are simply ignored.
+TINY_MODEL_VERSION = 1
+
+#: Name of the marker file written last into a finished model directory.
+_MARKER = "vzgym_tiny_model.json"
+
+#: Qwen2.5-VL's special tokens, in Qwen's id order (``<|endoftext|>`` first).
+#: The two ``tool_call`` tags are ordinary (non-special) added tokens in Qwen.
+SPECIAL_TOKENS: tuple[str, ...] = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+)
+_NON_SPECIAL = {"<tool_call>", "</tool_call>"}
+
+#: Qwen2.5-VL-Instruct's chat template (image/video parts become
+#: ``<|vision_start|><|image_pad|><|vision_end|>``; the processor then expands
+#: ``<|image_pad|>`` to one token per merged vision patch).
+CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
+    "<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+#: Qwen2's pre-tokenisation regex.
+_PRETOKENIZE_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+#: Number of BPE merges learnt from :data:`_CORPUS` (fewer if pairs run out).
+_NUM_MERGES = 1024
+
+#: Image processor pixel limits: 4 to 16 blocks of 28x28 pixels; each block is
+#: four 14x14 vision patches merged into one ``<|image_pad|>`` token.
+MIN_PIXELS = 28 * 28 * 4
+MAX_PIXELS = 28 * 28 * 16
+
+#: The small Qwen2.5-VL config (text + vision); token ids are filled in at build time.
+_TEXT_CONFIG: dict[str, Any] = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 8192,
+    "rms_norm_eps": 1e-6,
+    "hidden_act": "silu",
+    "use_sliding_window": False,
+    "rope_parameters": {
+        "rope_type": "default",
+        "rope_theta": 1000000.0,
+        "mrope_section": [2, 3, 3],  # sums to head_dim / 2 = 8
+    },
+}
+_VISION_CONFIG: dict[str, Any] = {
+    "depth": 2,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_heads": 4,
+    "in_channels": 3,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "window_size": 112,
+    "fullatt_block_indexes": [1],
+    "out_hidden_size": 64,
+    "tokens_per_second": 2,
+    "hidden_act": "silu",
+}
+#: Std of the normal init of matrices and embeddings (norm weights are 1, biases 0).
+_INIT_STD = 0.02
+#: Stop bias: every token embedding gets a constant ``1.0`` in hidden dim 0, which
+#: dominates the (otherwise tiny) residual stream; the ``<|im_end|>`` row of
+#: ``lm_head`` reads that dimension with this weight, the other rows ignore it.
+#: The result is a random model that ends its answers after a few dozen tokens
+#: (about 35 on average, geometric-like) instead of always running to
+#: ``max_new_tokens``.
+_STOP_WEIGHT = 0.3
+
+#: The fixed English text the tokenizer's merges are learnt from.
+_CORPUS = """
+You are playing a game with other players. Each player sees a picture. All pictures are
+the same except one: the spy's picture is slightly different. In the clue phase every
+player describes one thing in the picture in a short sentence. In the decision phase every
+player votes for the player they think is the spy, or says that they do not know.
+The civilians win when the spy gets the most votes. The spy wins when it is not found.
+Give your answer in the format: Clue: <your clue>. Vote: player 3. Think step by step.
+The picture shows a red circle, a blue square, a green triangle and a yellow star on a white
+background. There is a small purple cube to the left of a large orange sphere. The gray
+cylinder is behind the brown cone. Two black arrows point up and down. Three pink hearts are
+in the top right corner. The left side of the image has more objects than the right side.
+I think player 1 is the spy because their clue was about a shape that is not in my picture.
+I do not know who the spy is yet. My clue: the biggest object is the blue one in the middle.
+The number of objects is five. One object is missing, one has changed its color, and one has
+moved to another place. Look at the position, the size, the shape and the color of each object.
+Question: how many circles are there in the picture? Answer: there are two circles.
+Question: what color is the square at the bottom? Answer: the square at the bottom is green.
+Draw a simple picture with code: <svg width="100" height="100"><rect x="10" y="10" width="30"
+height="30" fill="red"/><circle cx="70" cy="50" r="20" fill="blue"/></svg>
+The proposer writes a question and the solver answers it. The judge checks the answer and gives
+a reward of 1 if it is correct and 0 otherwise. The model learns from its own games and gets
+better over time. This is the first round, this is the second round, and this is the last round.
+We want the answer to be right, clear and short. Thank you for playing with us today!
+one two three four five six seven eight nine ten above below near far inside outside between
+top bottom left right center middle front back large small big little tall short wide narrow
+red green blue yellow orange purple pink brown black white gray grey metal rubber shiny matte
+circle square triangle rectangle star heart arrow line cube sphere cylinder cone object objects
+player players spy civilian civilians judge proposer solver vote votes clue clues picture image
+the a an and or but not is are was were be been has have had do does did can could will would
+this that these those there here what which who why how when where because so if then than
+0 1 2 3 4 5 6 7 8 9 10 100 2024 2025 3.14 1/2 (a) [b] {c} "quote" 'single' - + * / = < > ! ? ; :
+"""
+
+
+# ---------------------------------------------------------------------------
+# tokenizer
+# ---------------------------------------------------------------------------
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable unicode character table (as ByteLevel uses)."""
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs, strict=True)}
+
+
+def _pre_tokenizer() -> Any:
+    from tokenizers import Regex, pre_tokenizers
+
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+
+
+def _learn_merges(text: str, num_merges: int) -> list[tuple[str, str]]:
+    """Learn byte-level BPE merges from ``text`` in pure Python (fully deterministic).
+
+    Each step merges the most frequent adjacent pair; ties go to the
+    lexicographically smallest pair.  Stops early when no pair occurs twice.
+    """
+    pre = _pre_tokenizer()
+    words = Counter(piece for piece, _ in pre.pre_tokenize_str(text))
+    seqs: dict[tuple[str, ...], int] = {tuple(w): c for w, c in sorted(words.items())}
+    merges: list[tuple[str, str]] = []
+    for _ in range(num_merges):
+        pairs: Counter[tuple[str, str]] = Counter()
+        for seq, count in seqs.items():
+            for a, b in zip(seq, seq[1:], strict=False):
+                pairs[(a, b)] += count
+        if not pairs:
+            break
+        best_count = max(pairs.values())
+        if best_count < 2:
+            break
+        best = min(p for p, c in pairs.items() if c == best_count)
+        merges.append(best)
+        merged = best[0] + best[1]
+        new_seqs: dict[tuple[str, ...], int] = {}
+        for seq, count in seqs.items():
+            out: list[str] = []
+            i = 0
+            while i < len(seq):
+                if i + 1 < len(seq) and seq[i] == best[0] and seq[i + 1] == best[1]:
+                    out.append(merged)
+                    i += 2
+                else:
+                    out.append(seq[i])
+                    i += 1
+            key = tuple(out)
+            new_seqs[key] = new_seqs.get(key, 0) + count
+        seqs = new_seqs
+    return merges
+
+
+def build_tokenizer() -> Any:
+    """Build the tiny model's tokenizer (a transformers ``Qwen2Tokenizer``).
+
+    256 byte tokens (id = byte value), then one token per learnt merge, then
+    Qwen2.5-VL's special tokens (in Qwen's order).  Pre-tokenizer, normaliser and
+    decoder are Qwen2's.  ``eos_token``/``pad_token`` are ``<|endoftext|>`` as in
+    Qwen; generation also stops on ``<|im_end|>`` (see ``generation_config.json``).
+    Padding is on the left (what batched generation needs).
+    """
+    from tokenizers import AddedToken
+    from transformers import Qwen2Tokenizer
+
+    b2u = _bytes_to_unicode()
+    vocab: dict[str, int] = {b2u[b]: b for b in range(256)}
+    merges = _learn_merges(_CORPUS, _NUM_MERGES)
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    tok = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        extra_special_tokens=[t for t in SPECIAL_TOKENS[1:14]],
+        padding_side="left",
+        model_max_length=_TEXT_CONFIG["max_position_embeddings"],
+        errors="replace",
+    )
+    tok.add_tokens(
+        [AddedToken(t, special=t not in _NON_SPECIAL, normalized=False) for t in SPECIAL_TOKENS]
+    )
+    ids = tok.convert_tokens_to_ids(list(SPECIAL_TOKENS))
+    expected = list(range(len(vocab), len(vocab) + len(SPECIAL_TOKENS)))
+    if ids != expected:  # pragma: no cover - guards against tokenizer API drift
+        raise RuntimeError(f"unexpected special token ids {ids}, wanted {expected}")
+    return tok
+
+
+def build_processor() -> Any:
+    """Build the tiny model's processor: tokenizer + small-pixel Qwen2-VL image processor."""
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    size = {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}
+    image_processor = Qwen2VLImageProcessor(size=size)
+    video_processor = Qwen2VLVideoProcessor(size=size)
+    return Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=build_tokenizer(),
+        video_processor=video_processor,
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+# ---------------------------------------------------------------------------
+# model
+# ---------------------------------------------------------------------------
+
+
+def _tiny_config(tokenizer: Any) -> Any:
+    from transformers import Qwen2_5_VLConfig
+
+    token_ids = tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
+    ids = dict(zip(SPECIAL_TOKENS, token_ids, strict=True))
+    text = dict(_TEXT_CONFIG)
+    text.update(
+        vocab_size=len(tokenizer),
+        bos_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+    )
+    return Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=dict(_VISION_CONFIG),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+
+
+def _init_tensor(name: str, shape: tuple[int, ...], seed: int) -> Any:
+    """Deterministic init for one parameter: N(0, 0.02) matrices, ones for norms, zero biases."""
+    import numpy as np
+
+    leaf = name.rsplit(".", 1)[-1]
+    if leaf == "bias":
+        return np.zeros(shape, dtype=np.float32)
+    if len(shape) == 1:  # RMSNorm / LayerNorm weights
+        return np.ones(shape, dtype=np.float32)
+    rng = np.random.Generator(np.random.PCG64([seed, zlib.crc32(name.encode())]))
+    return (rng.standard_normal(shape, dtype=np.float32) * np.float32(_INIT_STD)).astype(np.float32)
+
+
+def build_model(tokenizer: Any, *, seed: int = 0) -> Any:
+    """Build the tiny ``Qwen2_5_VLForConditionalGeneration`` with deterministic random weights."""
+    import torch
+    from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
+
+    config = _tiny_config(tokenizer)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    with torch.no_grad():
+        for name, param in sorted(model.state_dict().items()):
+            if param.is_floating_point():
+                value = _init_tensor(name, tuple(param.shape), seed)
+                param.copy_(torch.from_numpy(value))
+        im_end = config.text_config.eos_token_id
+        model.get_input_embeddings().weight[:, 0] = 1.0
+        head = model.get_output_embeddings().weight
+        head[:, 0] = 0.0
+        head[im_end, 0] = _STOP_WEIGHT
+    model.generation_config = GenerationConfig(
+        bos_token_id=config.text_config.bos_token_id,
+        eos_token_id=[config.text_config.eos_token_id, config.text_config.bos_token_id],
+        pad_token_id=config.text_config.pad_token_id,
+        do_sample=True,
+        temperature=1.0,
+        top_p=1.0,
+        top_k=0,
+    )
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------
+# build / cache / load
+# ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """Silence transformers' tqdm bars ("Loading weights", "Writing model shards")."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
+    """Build the tiny Qwen2.5-VL model and its processor into ``out_dir``; return the path.
+
+    Writes ``config.json``, ``generation_config.json``, ``model.safetensors``,
+    ``tokenizer.json``, ``tokenizer_config.json``, ``processor_config.json``,
+    ``chat_template.jinja`` and a ``vzgym_tiny_model.json`` marker (written
+    last).  The output is a pure function of ``seed`` and the installed library
+    versions: building twice, on any machine, gives byte-identical files.
+    Existing files in ``out_dir`` are overwritten.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    processor = build_processor()
+    model = build_model(processor.tokenizer, seed=seed)
+    with _quiet_progress():
+        model.save_pretrained(out, safe_serialization=True)
+        processor.save_pretrained(out)
+    n_params = sum(p.numel() for p in model.parameters())
+    marker = {
+        "name": "vzgym tiny Qwen2.5-VL",
+        "tiny_model_version": TINY_MODEL_VERSION,
+        "seed": seed,
+        "num_parameters": n_params,
+    }
+    (out / _MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def cache_dir() -> Path:
+    """Return vzgym's cache directory: ``$VZGYM_CACHE`` or ``~/.cache/vzgym``."""
+    env = os.environ.get("VZGYM_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "vzgym"
+
+
+def default_model_dir() -> Path:
+    """Return the default model's directory, building it there on first use.
+
+    The directory is ``cache_dir() / f"tiny-qwen2.5-vl-v{TINY_MODEL_VERSION}"``.
+    The build goes into a fresh temporary sibling directory which is then
+    renamed into place, so a killed build never leaves a half-written model and
+    concurrent builders race harmlessly (the first rename wins, the others
+    discard their copy).
+    """
+    target = cache_dir() / f"tiny-qwen2.5-vl-v{TINY_MODEL_VERSION}"
+    if (target / _MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        build_tiny_model(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Someone else finished first (target exists and is non-empty) - or a
+            # stale, unmarked directory is in the way: replace the latter.
+            if not (target / _MARKER).is_file():
+                stale = target.with_name(f".{target.name}.stale-{os.getpid()}")
+                os.rename(target, stale)
+                shutil.rmtree(stale, ignore_errors=True)
+                os.rename(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def is_tiny_model_dir(path: str | Path) -> bool:
+    """Return whether ``path`` holds a model built by :func:`build_tiny_model`."""
+    return (Path(path) / _MARKER).is_file()
+
+
+def load_model_and_processor(
+    path: str | Path, *, device: str = "cpu", dtype: Any = None, **model_kwargs: Any
+) -> tuple[Any, Any]:
+    """Load any local HF VLM directory with the Auto classes; return ``(model, processor)``.
+
+    ``dtype`` defaults to float32 on CPU and bfloat16 on CUDA (when supported).
+    The tokenizer is switched to left padding (batched generation needs it).
+    Extra keyword arguments (e.g. ``attn_implementation``) go to
+    ``AutoModelForImageTextToText.from_pretrained``.  The model is returned in
+    eval mode.
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    if dtype is None:
+        dtype = torch.float32
+        if str(device).startswith("cuda") and torch.cuda.is_bf16_supported():
+            dtype = torch.bfloat16
+    processor = AutoProcessor.from_pretrained(str(path))
+    tokenizer = getattr(processor, "tokenizer", processor)
+    tokenizer.padding_side = "left"
+    with _quiet_progress():
+        model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype, **model_kwargs)
+    model.to(device)
+    model.eval()
+    return model, processor

@@ -1,0 +1,83 @@
+"""Original / spy image pairs: :func:`make_pair` and :class:`ImagePair`."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vzgym.envs.clevr.edits import edit_scene
+from vzgym.envs.clevr.render import render_scene
+from vzgym.envs.clevr.scene import Scene, sample_scene
+
+#: zlib level used by :func:`png_bytes` (fixed, so encoding is deterministic).
+PNG_COMPRESS_LEVEL = 1
+
+
+def png_bytes(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """Encode ``image`` as PNG deterministically (fixed level, no metadata/timestamps)."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=compress_level, optimize=False)
+    return buf.getvalue()
+
+
+@dataclass
+class ImagePair:
+    """A rendered original scene and its edited (spy) version.
+
+    Attributes:
+        original: the civilians' scene.
+        modified: the spy's scene (an edited copy of ``original``).
+        changes: the change log of :func:`~vzgym.envs.clevr.edits.edit_scene`.
+        original_image: ``render_scene(original)``.
+        modified_image: ``render_scene(modified)``.
+    """
+
+    original: Scene
+    modified: Scene
+    changes: list[dict[str, Any]]
+    original_image: Image.Image
+    modified_image: Image.Image
+    _png: tuple[bytes, bytes] | None = field(default=None, init=False, repr=False,
+                                             compare=False)
+
+    def png_bytes(self) -> tuple[bytes, bytes]:
+        """Return ``(original_png, modified_png)``, deterministic bytes (cached)."""
+        if self._png is None:
+            self._png = (png_bytes(self.original_image), png_bytes(self.modified_image))
+        return self._png
+
+    def changed_ids(self) -> list[int]:
+        """Return the ids of the objects named in the change log."""
+        return [c["id"] for c in self.changes]
+
+
+def make_pair(
+    rng: np.random.Generator,
+    *,
+    num_objects: tuple[int, int] | int = (3, 10),
+    num_changes: int = 2,
+    edit_kind: str = "replace",
+    width: int = 480,
+    height: int = 320,
+) -> ImagePair:
+    """Sample a scene, edit it and render both versions.
+
+    All randomness comes from ``rng``: the same seed gives the same scenes and
+    byte-identical PNGs.  Raises :class:`ValueError` for an impossible edit request
+    (see :func:`~vzgym.envs.clevr.edits.edit_scene`); a request that is possible
+    in general but not for the sampled scene (e.g. ``remove`` 3 of 3 objects) also
+    raises, so choose ``num_objects`` accordingly.
+    """
+    scene = sample_scene(rng, num_objects=num_objects, width=width, height=height)
+    modified, changes = edit_scene(scene, rng, kind=edit_kind, num_changes=num_changes)
+    return ImagePair(
+        original=scene,
+        modified=modified,
+        changes=changes,
+        original_image=render_scene(scene),
+        modified_image=render_scene(modified),
+    )

@@ -1,0 +1,62 @@
+"""``spy-clevr``: the spy game over procedural CLEVR-like image pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vzgym.envs.clevr import EDIT_KINDS, make_pair
+from vzgym.envs.spy.game import PairSample, SpyEnv
+
+
+class SpyClevrEnv(SpyEnv):
+    """Who-Is-the-Spy where each episode draws a fresh CLEVR-like scene and its edit.
+
+    Args:
+        num_objects: objects per scene, an int or an inclusive ``(low, high)`` range.
+        num_changes: how many objects the spy's image edits.
+        edit_kind: one of ``replace`` (new shape and colour, same place; the default),
+            ``attribute``, ``add``, ``remove``, ``move``.
+        width, height: image size in pixels.
+        **game: the rules' options, see :class:`vzgym.envs.spy.game.SpyEnv`.
+    """
+
+    metadata = {"render_modes": ["ansi"], "name": "spy-clevr"}
+
+    def __init__(
+        self,
+        *,
+        num_objects: int | tuple[int, int] = (3, 10),
+        num_changes: int = 2,
+        edit_kind: str = "replace",
+        width: int = 480,
+        height: int = 320,
+        **game: Any,
+    ):
+        super().__init__(**game)
+        if edit_kind not in EDIT_KINDS:
+            raise ValueError(f"edit_kind must be one of {EDIT_KINDS}, got {edit_kind!r}")
+        if isinstance(num_objects, list):
+            num_objects = tuple(num_objects)
+        self.num_objects = num_objects
+        self.num_changes = num_changes
+        self.edit_kind = edit_kind
+        self.width, self.height = width, height
+
+    def sample_pair(self) -> PairSample:
+        """Generate a scene and its edited copy from ``self.np_random``."""
+        pair = make_pair(
+            self.np_random,
+            num_objects=self.num_objects,
+            num_changes=self.num_changes,
+            edit_kind=self.edit_kind,
+            width=self.width,
+            height=self.height,
+        )
+        return PairSample(
+            original=pair.original_image,
+            modified=pair.modified_image,
+            changes=pair.changes,
+            original_scene=pair.original,
+            modified_scene=pair.modified,
+            source="clevr",
+        )

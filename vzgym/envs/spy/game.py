@@ -1,0 +1,390 @@
+"""Who-Is-the-Spy (Vision-Zero) over image pairs: the rules, independent of where pairs come from.
+
+Flow of one episode:
+
+1. ``reset``: draw an image pair and the spy's seat from ``self.np_random``.
+2. Clue stage: ``clue_rounds`` rounds, players speak in seat order 1..N, one per
+   ``step``.  A speaker sees its own image, its role line, the public clue log
+   (clues only) and its own earlier reasoning, never another's.
+3. Decision stage (one ``step``): in ``decision="civilians"`` every civilian votes
+   (the spy does not); in ``"observer"`` ``observer_samples`` judge seats, who see
+   the civilians' image and all clues, vote independently.
+4. Rewards come at the final step: zero-sum clue rewards for the players
+   (:func:`vzgym.envs.spy.rewards.clue_rewards`), minus ``invalid_clue_penalty`` per
+   unparseable clue, and a decision reward per voter.  ``infos[agent]`` splits them
+   into ``reward_clue`` and ``reward_decision`` so trainers can credit each stage.
+
+Spy views: ``edited`` (the spy sees the edited image), ``blank`` (a flat gray
+image) or ``identical`` (a "noise game": the spy sees the same image, and the
+correct vote is N/A).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from PIL import Image
+
+from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult, text_message
+from vzgym.envs.spy import prompts
+from vzgym.envs.spy.parsing import ParsedClue, ParsedVote, parse_clue, parse_vote
+from vzgym.envs.spy.rewards import DECISION_SCHEMES, clue_rewards, count_votes, decision_reward
+
+SPY_VIEWS = ("edited", "blank", "identical")
+DECISION_MODES = ("civilians", "observer")
+
+
+class Phase(str, Enum):
+    """Stages of a spy game."""
+
+    CLUE = "clue"
+    DECISION = "decision"
+    DONE = "done"
+
+
+class Role(str, Enum):
+    """Hidden roles of a spy game."""
+
+    SPY = "spy"
+    CIVILIAN = "civilian"
+    JUDGE = "judge"
+
+
+@dataclass
+class PairSample:
+    """One image pair for a game: what civilians see, what the spy sees, and why they differ.
+
+    ``original_scene`` / ``modified_scene`` are optional privileged scene graphs
+    (for scripted bots); ``changes`` is the change log.
+    """
+
+    original: Image.Image
+    modified: Image.Image
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    original_scene: Any = None
+    modified_scene: Any = None
+    source: str = ""
+
+
+@dataclass
+class _Turn:
+    seat: int
+    round: int
+    parsed: ParsedClue
+
+
+class SpyEnv(MultiAgentEnv):
+    """Who-Is-the-Spy: the rules.  Subclasses supply image pairs via :meth:`sample_pair`.
+
+    Agents are ``player_1..player_N`` and, with ``decision="observer"``,
+    ``judge_1..judge_K``.  Pass ``options={"pair": PairSample}`` to ``reset`` to
+    reuse a pair (GRPO groups share one; benchmarks exclude image making).
+    """
+
+    metadata = {"render_modes": ["ansi"], "name": "spy"}
+
+    def __init__(
+        self,
+        *,
+        num_players: int = 4,
+        clue_rounds: int = 2,
+        spy_view: str = "edited",
+        reveal_roles: bool = True,
+        decision: str = "civilians",
+        observer_samples: int = 1,
+        decision_reward: str = "paper",
+        beta: float = 0.1,
+        lam: float = 0.1,
+        invalid_clue_penalty: float = 0.5,
+        max_clue_chars: int = 300,
+        max_reasoning_chars: int = 600,
+        render_mode: str | None = None,
+    ):
+        super().__init__(render_mode=render_mode)
+        if not isinstance(num_players, int) or num_players < 3:
+            raise ValueError(f"num_players must be an int >= 3, got {num_players!r}")
+        if not isinstance(clue_rounds, int) or clue_rounds < 1:
+            raise ValueError(f"clue_rounds must be an int >= 1, got {clue_rounds!r}")
+        _check_choice("spy_view", spy_view, SPY_VIEWS)
+        _check_choice("decision", decision, DECISION_MODES)
+        _check_choice("decision_reward", decision_reward, DECISION_SCHEMES)
+        if decision == "observer" and (
+            not isinstance(observer_samples, int) or observer_samples < 1
+        ):
+            raise ValueError(f"observer_samples must be an int >= 1, got {observer_samples!r}")
+        self.num_players = num_players
+        self.clue_rounds = clue_rounds
+        self.spy_view = spy_view
+        self.reveal_roles = bool(reveal_roles)
+        self.decision = decision
+        self.observer_samples = observer_samples if decision == "observer" else 0
+        self.decision_scheme = decision_reward
+        self.beta, self.lam = float(beta), float(lam)
+        self.invalid_clue_penalty = float(invalid_clue_penalty)
+        self.max_clue_chars = max_clue_chars
+        self.max_reasoning_chars = max_reasoning_chars
+        self.players = [f"player_{i}" for i in range(1, num_players + 1)]
+        self.judges = [f"judge_{i}" for i in range(1, self.observer_samples + 1)]
+        self.possible_agents = self.players + self.judges
+        self._pair: PairSample | None = None
+        self.spy_seat = 0
+        self.phase = Phase.DONE
+
+    # -- subclasses ---------------------------------------------------------
+    def sample_pair(self) -> PairSample:
+        """Draw an image pair using ``self.np_random`` only."""
+        raise NotImplementedError
+
+    # -- game state ---------------------------------------------------------
+    def _reset(self, options: dict[str, Any]) -> tuple[dict[AgentID, Observation], dict]:
+        pair = options.get("pair")
+        if pair is not None and not isinstance(pair, PairSample):
+            raise TypeError(f"options['pair'] must be a PairSample, got {type(pair).__name__}")
+        # The spy seat is drawn first so a given seed picks the same seat with or without
+        # a supplied pair.
+        self.spy_seat = int(self.np_random.integers(1, self.num_players + 1))
+        self._pair = pair if pair is not None else self.sample_pair()
+        self._spy_image = self._make_spy_image(self._pair)
+        self.agents = list(self.possible_agents)
+        self.phase = Phase.CLUE
+        self.round = 1
+        self.speaker = 1
+        self._turns: list[_Turn] = []
+        self._votes: dict[AgentID, ParsedVote] = {}
+        self._raw_votes: dict[AgentID, str] = {}
+        obs = {self._agent(1): self._clue_observation(1)}
+        infos = {a: self._base_info(a) for a in self.agents}
+        return obs, infos
+
+    def _make_spy_image(self, pair: PairSample) -> Image.Image:
+        if self.spy_view == "edited":
+            return pair.modified
+        if self.spy_view == "identical":
+            return pair.original
+        return Image.new("RGB", pair.original.size, (128, 128, 128))
+
+    @property
+    def answer(self) -> int | None:
+        """The correct vote: the spy's seat, or None (N/A) in an ``identical`` noise game."""
+        return None if self.spy_view == "identical" else self.spy_seat
+
+    def role_of(self, agent: AgentID) -> Role:
+        """The true role of ``agent`` in the current episode."""
+        if agent in self.judges:
+            return Role.JUDGE
+        return Role.SPY if self._seat(agent) == self.spy_seat else Role.CIVILIAN
+
+    def _seat(self, agent: AgentID) -> int:
+        return int(agent.rsplit("_", 1)[1])
+
+    def _agent(self, seat: int) -> AgentID:
+        return f"player_{seat}"
+
+    def _image_of(self, seat: int) -> Image.Image:
+        return self._spy_image if seat == self.spy_seat else self._pair.original
+
+    def _scene_of(self, seat: int) -> Any:
+        pair = self._pair
+        if seat == self.spy_seat and self.spy_view == "edited":
+            return pair.modified_scene
+        if seat == self.spy_seat and self.spy_view == "blank":
+            return None
+        return pair.original_scene
+
+    def _public_log(self) -> list[list[tuple[int, str]]]:
+        log: list[list[tuple[int, str]]] = [[] for _ in range(self.clue_rounds)]
+        for turn in self._turns:
+            clue = turn.parsed.clue if turn.parsed.valid else prompts.NO_VALID_CLUE
+            log[turn.round - 1].append((turn.seat, clue))
+        return log
+
+    def _own_notes(self, seat: int) -> list[str]:
+        cap = self.max_reasoning_chars
+        return [
+            t.parsed.reasoning[:cap] for t in self._turns if t.seat == seat and t.parsed.reasoning
+        ]
+
+    def _shown_role(self, seat: int) -> str:
+        if not self.reveal_roles:
+            return "player"
+        return Role.SPY.value if seat == self.spy_seat else Role.CIVILIAN.value
+
+    # -- observations -------------------------------------------------------
+    def _clue_observation(self, seat: int) -> Observation:
+        log = self._public_log()
+        body = (
+            f"{prompts.role_line(seat, self._shown_role(seat), self.reveal_roles)}\n\n"
+            f"Clues so far:\n{prompts.clue_log_text(log)}\n\n"
+            f"{prompts.reasoning_text(self._own_notes(seat))}"
+            f"{prompts.clue_instruction(self.round, self.clue_rounds)}"
+        )
+        return self._observation(self._agent(seat), seat, Phase.CLUE, self._image_of(seat), body)
+
+    def _vote_observation(self, agent: AgentID) -> Observation:
+        log = prompts.clue_log_text(self._public_log())
+        judge = agent in self.judges
+        if judge:
+            head = (
+                "You are the judge. You see the image the civilians saw. "
+                f"Players 1 to {self.num_players} gave these clues."
+            )
+            image, seat = self._pair.original, 0
+        else:
+            seat = self._seat(agent)
+            head = prompts.role_line(seat, self._shown_role(seat), self.reveal_roles)
+            image = self._image_of(seat)
+            notes = prompts.reasoning_text(self._own_notes(seat))
+            head = f"{head}\n\n{notes}".rstrip()
+        body = f"{head}\n\nAll clues:\n{log}\n\n{prompts.vote_instruction(self.num_players, judge)}"
+        return self._observation(agent, seat, Phase.DECISION, image, body)
+
+    def _observation(
+        self, agent: AgentID, seat: int, phase: Phase, image: Image.Image, body: str
+    ) -> Observation:
+        system = prompts.rules_text(self.num_players, self.clue_rounds, self.decision)
+        role = Role.JUDGE.value if agent in self.judges else self._shown_role(seat)
+        private: dict[str, Any] = {
+            "true_role": self.role_of(agent).value,
+            "scene": self._pair.original_scene if seat == 0 else self._scene_of(seat),
+            "public_log": self._public_log(),
+            "num_players": self.num_players,
+        }
+        if seat == self.spy_seat:
+            private["other_scene"] = self._pair.original_scene
+        return Observation(
+            agent=agent,
+            role=role,
+            phase=phase.value,
+            round=self.round if phase is Phase.CLUE else 0,
+            messages=[text_message("system", system), text_message("user", image, body)],
+            extra={
+                "seat": seat,
+                "num_players": self.num_players,
+                "clue_rounds": self.clue_rounds,
+                "clue_log": self._public_log(),
+            },
+            private=private,
+        )
+
+    def _base_info(self, agent: AgentID) -> dict[str, Any]:
+        return {"phase": self.phase.value, "round": self.round}
+
+    # -- steps --------------------------------------------------------------
+    def _step(self, actions: dict[AgentID, str]) -> StepResult:
+        if self.phase is Phase.CLUE:
+            return self._clue_step(actions)
+        return self._decision_step(actions)
+
+    def _clue_step(self, actions: dict[AgentID, str]) -> StepResult:
+        agent = self._agent(self.speaker)
+        parsed = parse_clue(actions[agent], max_chars=self.max_clue_chars)
+        self._turns.append(_Turn(self.speaker, self.round, parsed))
+        zero = dict.fromkeys(self.agents, 0.0)
+        false = dict.fromkeys(self.agents, False)
+        info_extra = {"clue": parsed.clue, "clue_error": parsed.error}
+        self.speaker += 1
+        if self.speaker > self.num_players:
+            self.speaker = 1
+            self.round += 1
+        if self.round <= self.clue_rounds:
+            obs = {self._agent(self.speaker): self._clue_observation(self.speaker)}
+        else:
+            self.phase = Phase.DECISION
+            obs = {a: self._vote_observation(a) for a in self._voters()}
+        infos = {a: self._base_info(a) for a in self.agents}
+        infos[agent].update(info_extra)
+        return obs, zero, false, dict(false), infos
+
+    def _voters(self) -> list[AgentID]:
+        if self.decision == "observer":
+            return list(self.judges)
+        return [self._agent(s) for s in range(1, self.num_players + 1) if s != self.spy_seat]
+
+    def _decision_step(self, actions: dict[AgentID, str]) -> StepResult:
+        for agent, text in actions.items():
+            self._votes[agent] = parse_vote(text, self.num_players)
+        summary = self._score()
+        self.phase = Phase.DONE
+        agents = list(self.agents)
+        rewards = {a: summary["rewards"][a] for a in agents}
+        infos = {}
+        for a in agents:
+            info = self._base_info(a)
+            info.update(
+                reward_clue=summary["reward_clue"].get(a, 0.0),
+                reward_decision=summary["reward_decision"].get(a, 0.0),
+                true_role=self.role_of(a).value,
+                game=summary["game"],
+            )
+            infos[a] = info
+        self.agents = []
+        return {}, rewards, dict.fromkeys(agents, True), dict.fromkeys(agents, False), infos
+
+    def _score(self) -> dict[str, Any]:
+        votes = self._votes
+        counts = count_votes([v.target for v in votes.values()], self.num_players)
+        clue = clue_rewards(counts, self.spy_seat, beta=self.beta, lam=self.lam)
+        reward_clue: dict[AgentID, float] = {}
+        for seat, value in clue.items():
+            invalid = sum(1 for t in self._turns if t.seat == seat and not t.parsed.valid)
+            reward_clue[self._agent(seat)] = value - self.invalid_clue_penalty * invalid
+        reward_decision: dict[AgentID, float] = {}
+        correct_n = na_n = invalid_n = 0
+        for agent, vote in votes.items():
+            correct = vote.valid and (
+                vote.na if self.answer is None else vote.target == self.answer
+            )
+            correct_n += correct
+            na_n += vote.na
+            invalid_n += not vote.valid
+            reward_decision[agent] = decision_reward(
+                correct=correct, na=vote.na, valid=vote.valid, scheme=self.decision_scheme
+            )
+        n_votes = max(len(votes), 1)
+        rewards = {
+            a: reward_clue.get(a, 0.0) + reward_decision.get(a, 0.0) for a in self.possible_agents
+        }
+        game = {
+            "spy_seat": self.spy_seat,
+            "answer": self.answer,
+            "spy_view": self.spy_view,
+            "votes": {a: ("N/A" if v.na else v.target) for a, v in votes.items()},
+            "vote_errors": {a: v.error for a, v in votes.items() if v.error},
+            "votes_per_seat": counts,
+            "vote_accuracy": correct_n / n_votes,
+            "na_rate": na_n / n_votes,
+            "invalid_vote_rate": invalid_n / n_votes,
+            "spy_found": counts[self.spy_seat]
+            > max((c for s, c in counts.items() if s != self.spy_seat), default=0),
+            "clues": [
+                {"seat": t.seat, "round": t.round, "clue": t.parsed.clue, "error": t.parsed.error}
+                for t in self._turns
+            ],
+            "changes": self._pair.changes,
+            "pair_source": self._pair.source,
+        }
+        return {
+            "rewards": rewards,
+            "reward_clue": reward_clue,
+            "reward_decision": reward_decision,
+            "game": game,
+        }
+
+    def format_human_action(self, observation: Observation, text: str) -> str:
+        r"""Box a bare answer typed by a person (``red cube`` → ``\boxed{red cube}``)."""
+        return text if "\\boxed" in text else f"\\boxed{{{text.strip()}}}"
+
+    # -- display ------------------------------------------------------------
+    def render(self) -> str | None:
+        """Return the public state as text (``render_mode="ansi"``)."""
+        if self.render_mode != "ansi":
+            return None
+        log = prompts.clue_log_text(self._public_log()) if self._pair else "(not started)"
+        return f"phase={self.phase.value} round={getattr(self, 'round', 0)}\n{log}"
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")

@@ -1,0 +1,197 @@
+"""Answer normalisation, equivalence and self-consistency (shared by rewards and filters).
+
+Two answers are *equivalent* when their normalised strings match, when both
+read as the same number, or when ``math-verify`` (a maintained checker) says
+so in either direction.  ``math-verify`` is only consulted for short answers
+that contain a digit or LaTeX, and its results are cached, so clustering a
+few hundred answers stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+#: Answers that mean "no answer" (compared after :func:`normalize_answer`).
+NON_ANSWERS: frozenset[str] = frozenset({"", "none", "n/a", "na", "null", "unknown", "-"})
+
+#: Answers longer than this are compared as strings only (no math-verify).
+MAX_VERIFY_CHARS = 120
+
+_TEXT_WRAP_RE = re.compile(r"\\(?:text|textbf|mathrm|mbox|textit)\s*\{([^{}]*)\}")
+_NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def normalize_answer(answer: str | None) -> str:
+    """Return a canonical string form of an answer.
+
+    Lower-cases, unwraps ``\\text{...}``-style wrappers, drops surrounding
+    ``$``, quotes and a final period, removes thousands separators between
+    digits, drops ``\\!``/``\\,`` spacing commands and collapses whitespace.
+    Lone surrogates are replaced, so the result is always encodable.
+    """
+    if answer is None:
+        return ""
+    s = str(answer).encode("utf-8", "replace").decode("utf-8")
+    s = s.strip()
+    for _ in range(3):
+        s2 = _TEXT_WRAP_RE.sub(r"\1", s)
+        if s2 == s:
+            break
+        s = s2
+    s = s.replace("\\!", "").replace("\\,", "").replace("\\ ", " ").replace("\\%", "%")
+    s = s.strip().strip("$").strip()
+    s = s.strip("\"'`").strip()
+    if s.endswith(".") and not _NUM_RE.fullmatch(s):
+        s = s[:-1]
+    s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
+    s = _SPACE_RE.sub(" ", s).strip().lower()
+    return s
+
+
+def is_non_answer(answer: str | None) -> bool:
+    """Return whether ``answer`` is missing or one of :data:`NON_ANSWERS` after normalising."""
+    return answer is None or normalize_answer(answer) in NON_ANSWERS
+
+
+def _as_number(s: str) -> float | None:
+    """Read a normalised answer as a plain number (``12``, ``-3.5``, ``1e3``), else None."""
+    t = s.replace(" ", "")
+    if _NUM_RE.fullmatch(t):
+        try:
+            value = float(t)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+    return None
+
+
+_mv_lock = threading.Lock()
+
+
+@lru_cache(maxsize=65536)
+def _math_verify_equal(a: str, b: str) -> bool:
+    """Ask math-verify whether two short answers are equal (either direction)."""
+    try:
+        from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+    except ImportError:  # pragma: no cover - the svg extra is missing
+        return False
+    # math-verify's timeouts use SIGALRM, which only works in the main thread.
+    main = threading.current_thread() is threading.main_thread()
+    timeout = 3 if main else None
+    config = [LatexExtractionConfig(), ExprExtractionConfig()]
+    try:
+        with _mv_lock:
+            pa = parse(f"${a}$", extraction_config=config, parsing_timeout=timeout)
+            pb = parse(f"${b}$", extraction_config=config, parsing_timeout=timeout)
+            if not pa or not pb:
+                return False
+            return bool(
+                verify(pa, pb, timeout_seconds=timeout) or verify(pb, pa, timeout_seconds=timeout)
+            )
+    except Exception:  # noqa: BLE001 - a checker failure means "not shown equal"
+        return False
+
+
+def answers_equivalent(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
+    """Return whether two answers mean the same thing.
+
+    Non-answers (see :func:`is_non_answer`) are never equivalent to anything.
+    Checks, in order: normalised string equality; both plain numbers equal
+    within ``rel_tol``; math-verify (both directions) when both are short and
+    at least one holds a digit or a backslash.
+    """
+    if is_non_answer(a) or is_non_answer(b):
+        return False
+    na, nb = normalize_answer(a), normalize_answer(b)
+    if na == nb:
+        return True
+    xa, xb = _as_number(na), _as_number(nb)
+    if xa is not None and xb is not None:
+        return math.isclose(xa, xb, rel_tol=rel_tol, abs_tol=1e-9)
+    if len(na) > MAX_VERIFY_CHARS or len(nb) > MAX_VERIFY_CHARS:
+        return False
+    mathy = re.compile(r"[\d\\]")
+    if not (mathy.search(na) and mathy.search(nb)):
+        return False
+    key = (na, nb) if na <= nb else (nb, na)
+    return _math_verify_equal(*key)
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """Self-consistency of a set of sampled answers.
+
+    Attributes:
+        value: largest cluster size / number of valid answers; None when no
+            answer is valid (a status, not a score: callers decide what to do).
+        majority: the first-seen answer of the largest cluster (ties: the
+            cluster that formed first), None when no answer is valid.
+        n_valid: number of answers that are not non-answers.
+        n_total: number of answers given.
+        cluster_sizes: sizes of all clusters, largest first.
+    """
+
+    value: float | None
+    majority: str | None
+    n_valid: int
+    n_total: int
+    cluster_sizes: tuple[int, ...] = field(default_factory=tuple)
+
+
+def self_consistency(
+    answers: Sequence[str | None],
+    equivalent: Callable[[str, str], bool] = answers_equivalent,
+) -> Consistency:
+    """Cluster answers by equivalence and return the largest cluster's share.
+
+    Non-answers are dropped first.  Clustering is greedy: each answer joins
+    the first cluster whose first member (representative) it is equivalent
+    to, else starts a new cluster.  ``c = largest cluster / valid answers``.
+
+    Example: ``["4", "4.0", "five", "none"]`` -> valid 3, clusters {4, 4.0},
+    {five}: ``c = 2/3``, majority ``"4"``.
+    """
+    valid = [a for a in answers if not is_non_answer(a)]
+    if not valid:
+        return Consistency(None, None, 0, len(answers), ())
+    reps: list[str] = []
+    sizes: list[int] = []
+    for ans in valid:
+        assert ans is not None
+        for k, rep in enumerate(reps):
+            if equivalent(rep, ans):
+                sizes[k] += 1
+                break
+        else:
+            reps.append(ans)
+            sizes.append(1)
+    best = max(range(len(sizes)), key=lambda k: (sizes[k], -k))
+    return Consistency(
+        value=sizes[best] / len(valid),
+        majority=reps[best],
+        n_valid=len(valid),
+        n_total=len(answers),
+        cluster_sizes=tuple(sorted(sizes, reverse=True)),
+    )
+
+
+def match_share(
+    answers: Sequence[str | None],
+    reference: str | None,
+    equivalent: Callable[[str, str], bool] = answers_equivalent,
+) -> float:
+    """Return the share of ``answers`` equivalent to ``reference``.
+
+    The denominator is *all* answers given (a non-answer counts as a miss);
+    0.0 for an empty list.
+    """
+    if not answers:
+        return 0.0
+    hits = sum(1 for a in answers if a is not None and reference is not None and equivalent(a, reference))
+    return hits / len(answers)

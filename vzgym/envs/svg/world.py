@@ -1,0 +1,325 @@
+"""Shared machinery of the SVG question world envs.
+
+Observation builders for the three roles, the renderer handle, batched policy
+calls and the codegen -> render -> solver pipeline.  The envs in
+:mod:`vzgym.envs.svg.envs` only decide who is trained and which reward applies.
+
+Failure handling: a policy that raises (or returns completions with
+``finish_reason == "error"``) yields *error* completions that are counted in
+``infos`` (``policy_errors``) and never parsed into answers; a renderer that
+raises gives every item of that batch the status ``"service_error"``.  Both
+are statuses, never scores.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vzgym.agents.base import Completion, Policy, SamplingParams
+from vzgym.envs.base import MultiAgentEnv, Observation, text_message
+from vzgym.envs.svg.answers import match_share, self_consistency
+from vzgym.envs.svg.parsing import Proposal, SVGExtract, extract_svg, parse_solver_answer
+from vzgym.envs.svg.topics import (
+    CODEGEN_SYSTEM,
+    PROPOSER_SYSTEM,
+    SOLVER_SYSTEM,
+    codegen_prompt,
+    proposer_prompt,
+    solver_prompt,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Status of an item whose renderer call raised (infrastructure failure).
+SERVICE_ERROR = "service_error"
+
+
+# -- observations ---------------------------------------------------------------
+
+
+def proposer_observation(agent: str, topic: str, seed: int) -> Observation:
+    """Return the proposer's observation: a seed topic to write a proposal about."""
+    return Observation(
+        agent=agent,
+        role="proposer",
+        phase="propose",
+        round=0,
+        messages=[text_message("system", PROPOSER_SYSTEM), text_message("user", proposer_prompt(topic))],
+        extra={"topic": topic},
+        private={"seed": seed, "topic": topic},
+    )
+
+
+def codegen_observation(
+    agent: str, proposal: Proposal, seed: int, show_hard_answer: bool = False
+) -> Observation:
+    """Return the codegen's observation: caption, easy question/answer, hard question.
+
+    ``extra["proposal"]`` holds the visible fields; the full proposal (with the
+    hard answer) is only in ``private``.
+    """
+    visible = proposal.to_dict()
+    if not show_hard_answer:
+        visible.pop("hard_answer")
+    return Observation(
+        agent=agent,
+        role="codegen",
+        phase="codegen",
+        round=0,
+        messages=[
+            text_message("system", CODEGEN_SYSTEM),
+            text_message("user", codegen_prompt(proposal, show_hard_answer)),
+        ],
+        extra={"proposal": visible},
+        private={"seed": seed, "proposal": proposal.to_dict()},
+    )
+
+
+def png_to_image(png: bytes) -> Any:
+    """Decode PNG bytes into an RGB PIL image composited on white."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as img:
+        img.load()
+        rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def solver_observation(
+    agent: str,
+    image: Any,
+    question: str,
+    kind: str,
+    proposal: Proposal | None,
+    seed: int,
+    reference: str | None = None,
+) -> Observation:
+    """Return the solver's observation: the image and one question.
+
+    ``private`` holds the hidden metadata for scripted bots: ``question_kind``
+    (``"easy"``/``"hard"``), ``reference_answer`` (defaults to the proposer's
+    answer to that question) and the full ``proposal``.
+    """
+    if reference is None and proposal is not None:
+        reference = proposal.easy_answer if kind == "easy" else proposal.hard_answer
+    return Observation(
+        agent=agent,
+        role="solver",
+        phase="solve",
+        round=0,
+        messages=[text_message("system", SOLVER_SYSTEM), text_message("user", image, solver_prompt(question))],
+        extra={"question": question, "question_kind": kind},
+        private={
+            "seed": seed,
+            "question_kind": kind,
+            "reference_answer": reference,
+            "proposal": proposal.to_dict() if proposal is not None else {},
+        },
+    )
+
+
+# -- policy calls ---------------------------------------------------------------
+
+
+def generate(
+    policy: Policy, observations: Sequence[Observation], n: int, max_new_tokens: int = 4096
+) -> tuple[list[list[Completion]], int]:
+    """Call ``policy`` once on all observations; return completions and the error count.
+
+    Exceptions become ``n`` error completions per observation; missing
+    completions are padded with error completions.
+    """
+    if not observations:
+        return [], 0
+    try:
+        result = policy.generate(list(observations), SamplingParams(n=n, max_new_tokens=max_new_tokens))
+    except Exception as exc:  # noqa: BLE001 - a policy failure is a status
+        logger.warning("policy %s failed: %r", getattr(policy, "name", policy), exc)
+        err = Completion("", finish_reason="error", meta={"error": repr(exc)})
+        return [[err] * n for _ in observations], n * len(observations)
+    out: list[list[Completion]] = []
+    errors = 0
+    for i in range(len(observations)):
+        row = list(result[i]) if i < len(result) else []
+        row = row[:n] + [Completion("", finish_reason="error", meta={"error": "missing"})] * (
+            n - len(row)
+        )
+        errors += sum(c.finish_reason == "error" for c in row)
+        out.append(row)
+    return out, errors
+
+
+def completion_answers(completions: Sequence[Completion]) -> list[str | None] | None:
+    """Return the boxed answers of non-error completions; None when all of them errored."""
+    usable = [c for c in completions if c.finish_reason != "error"]
+    if not usable:
+        return None
+    return [parse_solver_answer(c.text).answer for c in usable]
+
+
+# -- rendering ------------------------------------------------------------------
+
+
+@dataclass
+class RenderOutcome:
+    """One codegen output after extraction and rendering."""
+
+    extract: SVGExtract
+    status: str
+    png: bytes | None = None
+    message: str = ""
+    image: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether a PNG was produced with status ok."""
+        return self.status == "ok" and self.png is not None
+
+
+def _status_str(status: Any) -> str:
+    return str(getattr(status, "value", status))
+
+
+class RendererHandle:
+    """Owns (or borrows) an ``vzgym.render.SVGRenderer`` and renders extracted SVGs.
+
+    ``renderer=None`` creates one lazily on first use (with ``limits`` and
+    ``workers``) and closes it in :meth:`close`; a given renderer is borrowed
+    and left open.
+    """
+
+    def __init__(self, renderer: Any = None, limits: Any = None, workers: int | None = None):
+        self._renderer = renderer
+        self._owned = renderer is None
+        self._limits = limits
+        self._workers = workers
+
+    def get(self) -> Any:
+        """Return the renderer, creating it if needed."""
+        if self._renderer is None:
+            from vzgym.render import RenderLimits, SVGRenderer
+
+            renderer = SVGRenderer(limits=self._limits or RenderLimits(), workers=self._workers)
+            enter = getattr(renderer, "__enter__", None)
+            self._renderer = enter() if enter is not None else renderer
+        return self._renderer
+
+    def render(self, texts: Sequence[str]) -> list[RenderOutcome]:
+        """Extract the SVG of every codegen text and render all SVGs in one batch.
+
+        Texts without SVG get status ``empty``/``not_svg`` without reaching the renderer.
+        """
+        extracts = [extract_svg(t) for t in texts]
+        outcomes = [
+            RenderOutcome(e, "empty" if e.empty else "not_svg", message="no SVG found")
+            for e in extracts
+        ]
+        todo = [i for i, e in enumerate(extracts) if e.is_svg]
+        if not todo:
+            return outcomes
+        try:
+            results = self.get().render_batch([extracts[i].code for i in todo])
+        except Exception as exc:  # noqa: BLE001 - a renderer failure is a status
+            logger.warning("renderer failed: %r", exc)
+            for i in todo:
+                outcomes[i].status = SERVICE_ERROR
+                outcomes[i].message = repr(exc)
+            return outcomes
+        for i, res in zip(todo, results):
+            out = outcomes[i]
+            out.status = _status_str(res.status)
+            out.png = res.png if out.status == "ok" else None
+            out.message = str(getattr(res, "message", ""))
+            if out.ok:
+                try:
+                    out.image = png_to_image(out.png)  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001 - undecodable PNG is a render error
+                    out.status, out.png, out.message = "render_error", None, repr(exc)
+        return outcomes
+
+    def close(self) -> None:
+        """Close the renderer if this handle created it."""
+        if self._renderer is not None and self._owned:
+            close = getattr(self._renderer, "close", None)
+            if close is not None:
+                close()
+            elif hasattr(self._renderer, "__exit__"):
+                self._renderer.__exit__(None, None, None)
+        if self._owned:
+            self._renderer = None
+
+
+# -- the codegen -> render -> solver pipeline ------------------------------------
+
+
+@dataclass
+class ImageJudgement:
+    """The solver's verdict on one rendered image of one proposal.
+
+    ``solvability`` is ``s`` (share of easy answers equal to the proposer's
+    easy answer); ``consistency`` is ``c`` on the hard question (None when no
+    answer was valid); ``solver_failed`` when every solver completion errored.
+    """
+
+    easy_answers: list[str | None] = field(default_factory=list)
+    hard_answers: list[str | None] = field(default_factory=list)
+    solvability: float = 0.0
+    consistency: float | None = None
+    majority: str | None = None
+    solver_failed: bool = False
+
+
+def judge_images(
+    env: MultiAgentEnv,
+    solver: Policy,
+    items: Sequence[tuple[Proposal, Any]],
+    easy_samples: int,
+    hard_samples: int,
+) -> tuple[list[ImageJudgement], int]:
+    """Ask ``solver`` the easy and hard question about every (proposal, image).
+
+    One ``generate`` call when ``easy_samples == hard_samples`` (else one per
+    question kind).  Seeds come from ``env.np_random`` in item order.
+    Returns the judgements and the number of errored solver completions.
+    """
+    if not items:
+        return [], 0
+    easy_obs, hard_obs = [], []
+    for k, (proposal, image) in enumerate(items):
+        s1, s2 = (int(x) for x in env.np_random.integers(0, 2**31, size=2))
+        easy_obs.append(
+            solver_observation(f"solver_{k}", image, proposal.easy_question, "easy", proposal, s1)
+        )
+        hard_obs.append(
+            solver_observation(f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2)
+        )
+    if easy_samples == hard_samples:
+        comps, errors = generate(solver, easy_obs + hard_obs, easy_samples, 2048)
+        easy_c, hard_c = comps[: len(items)], comps[len(items) :]
+    else:
+        easy_c, e1 = generate(solver, easy_obs, easy_samples, 2048)
+        hard_c, e2 = generate(solver, hard_obs, hard_samples, 2048)
+        errors = e1 + e2
+    out = []
+    for (proposal, _), ec, hc in zip(items, easy_c, hard_c):
+        easy = completion_answers(ec)
+        hard = completion_answers(hc)
+        if easy is None or hard is None:
+            out.append(ImageJudgement(easy or [], hard or [], solver_failed=True))
+            continue
+        cons = self_consistency(hard)
+        out.append(
+            ImageJudgement(
+                easy_answers=easy,
+                hard_answers=hard,
+                solvability=match_share(easy, proposal.easy_answer),
+                consistency=cons.value,
+                majority=cons.majority,
+            )
+        )
+    return out, errors

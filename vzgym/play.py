@@ -1,0 +1,106 @@
+"""``vzgym play``: a person takes one seat of any env, scripted bots take the others."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from vzgym.agents.human import HumanPolicy, HumanQuit, TerminalIO
+from vzgym.registration import get_registry
+
+
+def resolve_seat(possible_agents: list[str], seat: int | str) -> str:
+    """Map ``--seat`` to an agent id: ``K`` is the K-th agent (1-based) or an id itself."""
+    if isinstance(seat, str) and seat in possible_agents:
+        return seat
+    try:
+        index = int(seat)
+    except (TypeError, ValueError):
+        raise ValueError(f"--seat must be a number or one of {possible_agents}") from None
+    if not 1 <= index <= len(possible_agents):
+        raise ValueError(f"--seat must be between 1 and {len(possible_agents)}, got {index}")
+    return possible_agents[index - 1]
+
+
+def play(
+    env_id: str,
+    *,
+    seat: int | str = 1,
+    seed: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    terminal: TerminalIO | None = None,
+) -> dict[str, Any]:
+    """Play one episode of ``env_id`` with a person at ``seat``; return the final summary."""
+    spec = get_registry().spec(env_id)
+    env = spec.make(**(env_kwargs or {}))
+    terminal = terminal or TerminalIO()
+    bots = spec.make_scripted_policy()
+    human_agent = resolve_seat(list(env.possible_agents), seat)
+    human = HumanPolicy(terminal, wrap=env.format_human_action)
+    totals: dict[str, float] = defaultdict(float)
+    last_infos: dict[str, dict[str, Any]] = {}
+    terminal.print(f"vzgym play: {spec.id} (seed {seed}); you are {human_agent}. Type :help.")
+    try:
+        observations, _ = env.reset(seed=seed)
+        while observations:
+            actions: dict[str, str] = {}
+            others = [(a, o) for a, o in observations.items() if a != human_agent]
+            if others:
+                if bots is None:
+                    raise ValueError(f"env {spec.id!r} has no scripted bots to fill other seats")
+                answers = bots.generate([o for _, o in others])
+                actions.update({a: ans[0].text for (a, _), ans in zip(others, answers)})
+            if human_agent in observations:
+                actions[human_agent] = human.generate([observations[human_agent]])[0][0].text
+            observations, rewards, _, _, infos = env.step(actions)
+            for agent, value in rewards.items():
+                totals[agent] += value
+            for agent, info in infos.items():
+                if agent in actions and "clue" in info:
+                    shown = info.get("clue") or f"(no valid clue: {info.get('clue_error')})"
+                    terminal.print(f"  {agent} says: {shown}")
+            last_infos.update(infos)
+    except HumanQuit:
+        terminal.print("You left the game.")
+        env.close()
+        return {"quit": True, "rewards": dict(totals)}
+    env.close()
+    summary = {"quit": False, "rewards": dict(totals), "infos": last_infos}
+    print_summary(terminal, env.possible_agents, totals, last_infos, human_agent)
+    return summary
+
+
+def print_summary(
+    terminal: TerminalIO,
+    agents: list[str],
+    totals: dict[str, float],
+    infos: dict[str, dict[str, Any]],
+    human_agent: str,
+) -> None:
+    """Print the end-of-game rewards table and the game's outcome."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Game over: rewards")
+    table.add_column("agent")
+    table.add_column("role")
+    table.add_column("reward", justify="right")
+    parts = sorted({k for info in infos.values() for k in info if k.startswith("reward_")})
+    for part in parts:
+        table.add_column(part.removeprefix("reward_"), justify="right")
+    for agent in agents:
+        info = infos.get(agent, {})
+        name = f"{agent} (you)" if agent == human_agent else agent
+        row = [name, str(info.get("true_role", "")), f"{totals.get(agent, 0.0):+.3f}"]
+        row += [f"{info.get(p, 0.0):+.3f}" for p in parts]
+        table.add_row(*row)
+    console = Console(file=terminal.stdout, force_terminal=False, width=100)
+    console.print(table)
+    game = next((info["game"] for info in infos.values() if "game" in info), None)
+    if game:
+        seat = game.get("spy_seat")
+        terminal.print(f"The spy was Player {seat}. Votes: {game.get('votes')}")
+        accuracy, na_rate = game.get("vote_accuracy", 0.0), game.get("na_rate", 0.0)
+        terminal.print(f"Vote accuracy {accuracy:.2f}, N/A rate {na_rate:.2f}")
+        for change in game.get("changes", [])[:10]:
+            terminal.print(f"  change: {change}")

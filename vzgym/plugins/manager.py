@@ -1,0 +1,144 @@
+"""Loads plugins (built-in and entry-point ``vzgym``) into one pluggy manager.
+
+* Built-in plugins (:data:`DEFAULT_PLUGINS`) are registered through the same
+  hooks as third-party ones and always load.
+* External plugins come from the ``vzgym`` entry-point group.  The environment
+  variable ``VZGYM_LOAD_PLUGINS`` limits which load: unset loads all, an empty
+  string loads none, ``"a,b"`` loads only those (entry-point or distribution names).
+* A plugin that fails to import, or whose hook raises, is reported as a
+  :class:`PluginWarning` and recorded in :func:`failures`; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from vzgym.plugins import hookspecs
+
+ENTRY_POINT_GROUP = "vzgym"
+ENV_VAR = "VZGYM_LOAD_PLUGINS"
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "vzgym.plugins.builtin_envs",
+    "vzgym.plugins.builtin_commands",
+)
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to import or one of its hooks raised."""
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """One plugin error: which plugin, at which stage (``import`` or a hook name), why."""
+
+    plugin: str
+    stage: str
+    error: str
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin: its name, distribution version and implemented hooks."""
+
+    name: str
+    version: str | None
+    hooks: tuple[str, ...]
+    builtin: bool
+
+
+_manager: pluggy.PluginManager | None = None
+_failures: list[PluginFailure] = []
+_versions: dict[str, str | None] = {}
+
+
+def _allowed_external() -> set[str] | None:
+    value = os.environ.get(ENV_VAR)
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _record(plugin: str, stage: str, exc: BaseException) -> None:
+    failure = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
+    _failures.append(failure)
+    warnings.warn(
+        f"vzgym plugin {plugin!r} failed at {stage}: {failure.error}", PluginWarning, stacklevel=3
+    )
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """Return the process-wide plugin manager, loading all plugins on first call."""
+    global _manager
+    if _manager is not None:
+        return _manager
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        module = importlib.import_module(module_name)
+        pm.register(module, name=module_name)
+        _versions[module_name] = None
+    allowed = _allowed_external()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else ""
+        if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not kill vzgym
+            _record(ep.name, "import", exc)
+            continue
+        _versions[ep.name] = ep.dist.version if ep.dist is not None else None
+    _manager = pm
+    return pm
+
+
+def call_hook(name: str, **kwargs: Any) -> list[Any]:
+    """Call hook ``name`` on every plugin separately, so one raising plugin spoils nothing.
+
+    Returns the non-None results; failures are warned about and recorded.
+    """
+    pm = get_plugin_manager()
+    caller = getattr(pm.hook, name)
+    results: list[Any] = []
+    for impl in reversed(caller.get_hookimpls()):
+        try:
+            result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+        except Exception as exc:  # noqa: BLE001 - isolate plugin errors
+            _record(impl.plugin_name, name, exc)
+            continue
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def failures() -> list[PluginFailure]:
+    """Return every plugin failure recorded in this process."""
+    return list(_failures)
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Return the loaded plugins with their versions and implemented hooks."""
+    pm = get_plugin_manager()
+    out = []
+    for name, plugin in pm.list_name_plugin():
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))
+        out.append(PluginInfo(name, _versions.get(name), hooks, name in DEFAULT_PLUGINS))
+    return sorted(out, key=lambda p: (not p.builtin, p.name))
+
+
+def reset_for_tests() -> None:
+    """Forget the loaded manager and failures (tests that change ``VZGYM_LOAD_PLUGINS``)."""
+    global _manager
+    _manager = None
+    _failures.clear()
+    _versions.clear()

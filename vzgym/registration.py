@@ -1,0 +1,209 @@
+"""The env registry: ids, specs, ``make`` with "did you mean", Gymnasium mirroring.
+
+Every env registered through the ``register_envs`` hook gets a vzgym id
+(``"spy-clevr"``) and is mirrored into Gymnasium's registry as
+``"vzgym/<id>-v0"``, so ``gymnasium.make("vzgym/spy-clevr-v0")`` works too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+GYM_NAMESPACE = "vzgym"
+_GYM_ID_PATTERN = re.compile(rf"^{GYM_NAMESPACE}/(?P<id>[a-z0-9-]+?)(?:-v(?P<v>\d+))?$")
+
+
+class UnknownEnvError(KeyError):
+    """Raised by :func:`make` for an id nobody registered (with close matches)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0]) if self.args else ""
+
+
+class RegistrationError(ValueError):
+    """Raised for a malformed id, a bad entry point or a duplicate registration."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """How to build one registered env.
+
+    Attributes:
+        id: the vzgym id, lowercase words joined by ``-`` (``"spy-clevr"``).
+        entry_point: ``"module:Class"`` or a callable returning the env.
+        description: one line shown by ``vzgym envs``.
+        kwargs: default constructor arguments (overridden by ``make``'s).
+        plugin: the name of the plugin that registered it.
+        scripted_policy: ``"module:Class"`` of a rule-based :class:`~vzgym.agents.base.Policy`
+            that can fill any seat (``vzgym play`` seats it opposite a human).
+    """
+
+    id: str
+    entry_point: str | Callable[..., Any]
+    description: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    plugin: str = ""
+    scripted_policy: str | None = None
+
+    @property
+    def gym_id(self) -> str:
+        """The id under which Gymnasium knows this env (``"vzgym/spy-clevr-v0"``)."""
+        return f"{GYM_NAMESPACE}/{self.id}-v0"
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the env class (or factory)."""
+        if callable(self.entry_point):
+            return self.entry_point
+        module_name, _, attr = self.entry_point.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attr)
+        except (ImportError, AttributeError) as exc:
+            raise RegistrationError(
+                f"env {self.id!r} (from plugin {self.plugin or '?'}): cannot load entry point "
+                f"{self.entry_point!r}: {exc}"
+            ) from exc
+
+    def make(self, **kwargs: Any) -> Any:
+        """Build the env with the spec's default kwargs overridden by ``kwargs``."""
+        return self.load()(**{**self.kwargs, **kwargs})
+
+    def make_scripted_policy(self, **kwargs: Any) -> Any:
+        """Build this env's rule-based policy, or return None when it has none."""
+        if self.scripted_policy is None:
+            return None
+        module_name, _, attr = self.scripted_policy.partition(":")
+        return getattr(importlib.import_module(module_name), attr)(**kwargs)
+
+
+class EnvRegistry:
+    """A mapping of env id → :class:`EnvSpec`, filled by the ``register_envs`` hook."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, EnvSpec] = {}
+
+    def register(
+        self,
+        env_id: str,
+        entry_point: str | Callable[..., Any],
+        *,
+        description: str = "",
+        plugin: str = "",
+        scripted_policy: str | None = None,
+        **kwargs: Any,
+    ) -> EnvSpec:
+        """Add an env; raises :class:`RegistrationError` for bad or duplicate ids."""
+        if not isinstance(env_id, str) or not ENV_ID_PATTERN.match(env_id):
+            raise RegistrationError(
+                f"invalid env id {env_id!r}: use lowercase words joined by '-', e.g. 'spy-clevr'"
+            )
+        if isinstance(entry_point, str) and not re.match(r"^[\w.]+:[\w.]+$", entry_point):
+            raise RegistrationError(
+                f"env {env_id!r}: entry point must look like 'package.module:Class', "
+                f"got {entry_point!r}"
+            )
+        if not isinstance(entry_point, str) and not callable(entry_point):
+            raise RegistrationError(f"env {env_id!r}: entry point must be a string or callable")
+        if env_id in self._specs:
+            other = self._specs[env_id].plugin
+            raise RegistrationError(f"env {env_id!r} is already registered by plugin {other!r}")
+        spec = EnvSpec(
+            env_id, entry_point, description.strip(), dict(kwargs), plugin, scripted_policy
+        )
+        self._specs[env_id] = spec
+        _mirror_to_gymnasium(spec)
+        return spec
+
+    def spec(self, env_id: str) -> EnvSpec:
+        """Return the spec of ``env_id`` (also accepts ``"vzgym/<id>-v0"``)."""
+        key = _normalise(env_id)
+        if key in self._specs:
+            return self._specs[key]
+        close = difflib.get_close_matches(key, list(self._specs), n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        known = ", ".join(sorted(self._specs)) or "none"
+        raise UnknownEnvError(f"No env registered as {env_id!r}.{hint} Known envs: {known}.")
+
+    def make(self, env_id: str, **kwargs: Any) -> Any:
+        """Build the env registered as ``env_id``."""
+        return self.spec(env_id).make(**kwargs)
+
+    def ids(self) -> list[str]:
+        """Return all registered ids, sorted."""
+        return sorted(self._specs)
+
+    def __contains__(self, env_id: object) -> bool:
+        return isinstance(env_id, str) and _normalise(env_id) in self._specs
+
+    def __iter__(self) -> Iterator[EnvSpec]:
+        return iter(self._specs[k] for k in self.ids())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+def _normalise(env_id: str) -> str:
+    match = _GYM_ID_PATTERN.match(env_id.strip()) if isinstance(env_id, str) else None
+    return match.group("id") if match else str(env_id).strip()
+
+
+def _mirror_to_gymnasium(spec: EnvSpec) -> None:
+    import gymnasium
+
+    if spec.gym_id in gymnasium.registry:
+        del gymnasium.registry[spec.gym_id]
+    gymnasium.register(
+        id=spec.gym_id,
+        entry_point=spec.entry_point,
+        kwargs=dict(spec.kwargs),
+        disable_env_checker=True,  # multi-agent dict API; use vzgym.utils.check_env
+    )
+
+
+_registry: EnvRegistry | None = None
+
+
+def get_registry() -> EnvRegistry:
+    """Return the process-wide registry, calling every plugin's ``register_envs`` once."""
+    global _registry
+    if _registry is not None:
+        return _registry
+    from vzgym.plugins import manager
+
+    registry = EnvRegistry()
+    pm = manager.get_plugin_manager()
+    for impl in reversed(pm.hook.register_envs.get_hookimpls()):
+        plugin_name = impl.plugin_name
+
+        def register(env_id: str, entry_point: Any, _p: str = plugin_name, **kw: Any) -> EnvSpec:
+            return registry.register(env_id, entry_point, plugin=_p, **kw)
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
+            manager._record(plugin_name, "register_envs", exc)
+    _registry = registry
+    return registry
+
+
+def reset_registry() -> None:
+    """Forget the registry and loaded plugins (for tests that change plugin settings)."""
+    global _registry
+    from vzgym.plugins import manager
+
+    _registry = None
+    manager.reset_for_tests()
+
+
+def make(env_id: str, **kwargs: Any) -> Any:
+    """Create the env registered as ``env_id`` with constructor ``kwargs``.
+
+    Raises :class:`UnknownEnvError` (with "did you mean") for unknown ids.
+    """
+    return get_registry().make(env_id, **kwargs)
