@@ -109,8 +109,14 @@ def plugins_command(show_all: bool) -> None:
     default=None,
     help="Where to write images when the terminal cannot show them.",
 )
+@click.option("--bots-only", is_flag=True, help="Scripted bots take every seat (a demo).")
 def play_command(
-    env_id: str, seat: str, seed: int | None, options: tuple[str, ...], image_dir: str | None
+    env_id: str,
+    seat: str,
+    seed: int | None,
+    options: tuple[str, ...],
+    image_dir: str | None,
+    bots_only: bool,
 ) -> None:
     """Play an env in the terminal against scripted bots."""
     from vzgym.agents.human import TerminalIO
@@ -120,7 +126,7 @@ def play_command(
     try:
         play(
             env_id,
-            seat=seat,
+            seat=None if bots_only else seat,
             seed=seed,
             env_kwargs=parse_options(options),
             terminal=TerminalIO(image_dir=image_dir),

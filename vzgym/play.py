@@ -25,25 +25,31 @@ def resolve_seat(possible_agents: list[str], seat: int | str) -> str:
 def play(
     env_id: str,
     *,
-    seat: int | str = 1,
+    seat: int | str | None = 1,
     seed: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
     terminal: TerminalIO | None = None,
 ) -> dict[str, Any]:
-    """Play one episode of ``env_id`` with a person at ``seat``; return the final summary."""
+    """Play one episode of ``env_id`` with a person at ``seat``; return the final summary.
+
+    ``seat=None`` lets scripted bots take every seat (a demo that needs no input).
+    """
     spec = get_registry().spec(env_id)
     env = spec.make(**(env_kwargs or {}))
     terminal = terminal or TerminalIO()
     bots = spec.make_scripted_policy()
-    human_agent = resolve_seat(list(env.possible_agents), seat)
+    human_agent = None if seat is None else resolve_seat(list(env.possible_agents), seat)
     human = HumanPolicy(terminal, wrap=env.format_human_action)
     totals: dict[str, float] = defaultdict(float)
     last_infos: dict[str, dict[str, Any]] = {}
-    terminal.print(f"vzgym play: {spec.id} (seed {seed}); you are {human_agent}. Type :help.")
+    roles: dict[str, str] = {}
+    who = f"you are {human_agent}. Type :help." if human_agent else "bots only."
+    terminal.print(f"vzgym play: {spec.id} (seed {seed}); {who}")
     try:
         observations, _ = env.reset(seed=seed)
         while observations:
             actions: dict[str, str] = {}
+            roles.update({a: o.role for a, o in observations.items()})
             others = [(a, o) for a, o in observations.items() if a != human_agent]
             if others:
                 if bots is None:
@@ -66,6 +72,8 @@ def play(
         return {"quit": True, "rewards": dict(totals)}
     env.close()
     summary = {"quit": False, "rewards": dict(totals), "infos": last_infos}
+    for agent, role in roles.items():
+        last_infos.setdefault(agent, {}).setdefault("true_role", role)
     print_summary(terminal, env.possible_agents, totals, last_infos, human_agent)
     return summary
 
@@ -75,7 +83,7 @@ def print_summary(
     agents: list[str],
     totals: dict[str, float],
     infos: dict[str, dict[str, Any]],
-    human_agent: str,
+    human_agent: str | None,
 ) -> None:
     """Print the end-of-game rewards table and the game's outcome."""
     from rich.console import Console
@@ -85,7 +93,14 @@ def print_summary(
     table.add_column("agent")
     table.add_column("role")
     table.add_column("reward", justify="right")
-    parts = sorted({k for info in infos.values() for k in info if k.startswith("reward_")})
+    parts = sorted(
+        {
+            k
+            for info in infos.values()
+            for k, v in info.items()
+            if k.startswith("reward_") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    )
     for part in parts:
         table.add_column(part.removeprefix("reward_"), justify="right")
     for agent in agents:
@@ -96,6 +111,13 @@ def print_summary(
         table.add_row(*row)
     console = Console(file=terminal.stdout, force_terminal=False, width=100)
     console.print(table)
+    mine = infos.get(human_agent or "", {})
+    simple = {k: v for k, v in mine.items() if isinstance(v, (str, int, float, bool))}
+    if simple:
+        terminal.print("Your result: " + ", ".join(f"{k}={v}" for k, v in simple.items()))
+    if mine.get("rendered_image") is not None:
+        terminal.print("Your SVG rendered as:")
+        terminal.show_image(mine["rendered_image"], f"{human_agent}-rendered")
     game = next((info["game"] for info in infos.values() if "game" in info), None)
     if game:
         seat = game.get("spy_seat")
@@ -103,4 +125,22 @@ def print_summary(
         accuracy, na_rate = game.get("vote_accuracy", 0.0), game.get("na_rate", 0.0)
         terminal.print(f"Vote accuracy {accuracy:.2f}, N/A rate {na_rate:.2f}")
         for change in game.get("changes", [])[:10]:
-            terminal.print(f"  change: {change}")
+            terminal.print(f"  change: {describe_change(change)}")
+
+
+def describe_change(change: dict[str, Any]) -> str:
+    """One line for a change-log entry: ``object 3 (replace): large red ... → ...``."""
+    if not isinstance(change, dict) or not {"before", "after"} <= set(change):
+        return str(change)
+
+    def words(attrs: Any) -> str:
+        if not isinstance(attrs, dict):
+            return "nothing"
+        keys = ("size", "color", "material", "shape")
+        text = " ".join(str(attrs[k]) for k in keys if k in attrs)
+        if "x" in attrs and "y" in attrs:
+            text += f" at ({attrs['x']:.1f}, {attrs['y']:.1f})"
+        return text
+
+    head = f"object {change.get('id', '?')} ({change.get('kind', 'edit')})"
+    return f"{head}: {words(change['before'])} -> {words(change['after'])}"

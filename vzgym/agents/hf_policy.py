@@ -35,8 +35,9 @@ sampling probability of a token is somewhat higher than reported.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,11 @@ class HFPolicy(Policy):
             with a trainer); both must be given to skip loading.
         max_batch_size: most prompt rows (observations x ``n``) per ``generate``
             call; default: all in one call.
+        num_threads: torch intra-op threads while generating/scoring on CPU
+            (set around each call, then restored).  Default: 1 for models under
+            100M parameters (for tiny matrices OpenMP's thread handoff costs far
+            more than it saves, and on a busy machine 2 threads were measured
+            20-100x slower than 1), else torch's setting is left alone.
     """
 
     name = "hf"
@@ -163,6 +169,7 @@ class HFPolicy(Policy):
         model: Any = None,
         processor: Any = None,
         max_batch_size: int | None = None,
+        num_threads: int | None = None,
     ):
         if model is None or processor is None:
             from vzgym.agents.tiny_model import default_model_dir, load_model_and_processor
@@ -187,6 +194,10 @@ class HFPolicy(Policy):
         self.tokenizer.padding_side = "left"
         self.max_prompt_tokens = max_prompt_tokens
         self.max_batch_size = max_batch_size
+        if num_threads is None:
+            n_params = sum(p.numel() for p in self.model.parameters())
+            num_threads = 1 if n_params < 100_000_000 else None
+        self.num_threads = num_threads
         self._setup_token_ids()
 
     # ------------------------------------------------------------------ setup
@@ -229,6 +240,19 @@ class HFPolicy(Policy):
         self.max_position_embeddings: int | None = getattr(
             text_config, "max_position_embeddings", None
         )
+
+    @contextlib.contextmanager
+    def _threads(self) -> Iterator[None]:
+        """Use ``num_threads`` torch threads inside the block (CPU models only)."""
+        if self.num_threads is None or self.device.type != "cpu":
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(self.num_threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def prompt_limit(self, max_new_tokens: int) -> int | None:
         """Return the longest prompt generated for (see ``max_prompt_tokens``)."""
@@ -339,7 +363,7 @@ class HFPolicy(Policy):
         chunk = self.max_batch_size or max(1, len(rows))
         chunk = max(1, (chunk // n) * n) if chunk >= n else chunk
         done: list[Completion] = []
-        with _seeded(sampling.seed, self.device):
+        with _seeded(sampling.seed, self.device), self._threads():
             for start in range(0, len(rows), chunk):
                 part = rows[start : start + chunk]
                 done.extend(
@@ -467,7 +491,7 @@ class HFPolicy(Policy):
             full["mm_token_type_ids"] = torch.cat([full["mm_token_type_ids"], zeros], dim=1)
         if "pixel_values" in full:
             full["pixel_values"] = full["pixel_values"].to(self.model.dtype)
-        with torch.set_grad_enabled(grad):
+        with torch.set_grad_enabled(grad), self._threads():
             logits = self.model(**full, use_cache=False).logits[:, prompt_len - 1 : -1].float()
             logp = torch.log_softmax(logits / (temperature or 1.0), dim=-1)
             token_logp = logp.gather(-1, comp.unsqueeze(-1)).squeeze(-1)

@@ -2,7 +2,8 @@ r"""Scripted spy-game bots: baselines, test opponents and the other seats in ``v
 
 * A civilian states a true fact about its own scene that nobody has said yet.
 * The spy states a fact true in both images when it can (it peeks at the
-  privileged scene graphs), else something vague.
+  privileged scene graphs), else something vague; with probability
+  ``spy_mistake_rate`` it slips and states a fact of its own image instead.
 * A voter (civilian or judge) counts, per player, the clues that are false in its
   own scene and votes for the single most suspicious player, or ``N/A``.
 
@@ -42,8 +43,9 @@ class ScriptedSpyPolicy(Policy):
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, spy_mistake_rate: float = 0.25):
         self.seed = seed
+        self.spy_mistake_rate = spy_mistake_rate
 
     def _rng(self, obs: Observation) -> np.random.Generator:
         key = zlib.crc32(f"{obs.agent}|{obs.phase}|{obs.round}|{obs.text()}".encode())
@@ -67,10 +69,17 @@ class ScriptedSpyPolicy(Policy):
         own = _facts(obs.private.get("scene"))
         if obs.private.get("true_role") == "spy":
             other = obs.private.get("other_scene")
+            common: list[str] = []
             if other is not None and own:
                 from vzgym.envs.clevr import common_facts
 
-                candidates = list(common_facts(obs.private["scene"], other))
+                common = list(common_facts(obs.private["scene"], other))
+            giveaway = [f for f in own if f not in set(common)]
+            if giveaway and rng.random() < self.spy_mistake_rate:
+                candidates = giveaway
+                reason = "I describe my own image and hope it matches theirs."
+            elif common:
+                candidates = common
                 reason = "I should only say what is surely in everyone's image."
             else:
                 candidates = list(VAGUE_CLUES)

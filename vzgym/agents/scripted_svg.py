@@ -65,7 +65,7 @@ def chart_proposal(rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
     content_type = "timeline" if kind == "line" and labels[0].isdigit() else "data_chart"
     caption = (
         f'A {kind} chart titled "{title}" with categories {", ".join(labels)} '
-        f'and values {", ".join(str(v) for v in values)}.'
+        f"and values {', '.join(str(v) for v in values)}."
     )
     i = int(rng.integers(m))
     easy_q = f"What is the value shown for {labels[i]}?"
@@ -215,7 +215,9 @@ def chart_svg(spec: dict[str, Any], width: int = 480, height: int = 360) -> str:
             )
         if spec["kind"] == "line":
             pts = " ".join(f"{x:.2f},{y:.2f}" for x, y in points)
-            parts.append(f'<polyline points="{pts}" fill="none" stroke="{_PALETTE[0]}" stroke-width="3"/>')
+            parts.append(
+                f'<polyline points="{pts}" fill="none" stroke="{_PALETTE[0]}" stroke-width="3"/>'
+            )
             for x, y in points:
                 parts.append(f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="{_PALETTE[1]}"/>')
     parts.append("</svg>")
@@ -327,4 +329,32 @@ class ScriptedSolver(Policy):
                     text = f"<think>I read the picture carefully.</think> \\boxed{{{answer}}}"
                 row.append(Completion(text, finish_reason="scripted"))
             out.append(row)
+        return out
+
+
+class ScriptedSVGPolicy(Policy):
+    """Fills any SVG-world seat: dispatches on ``Observation.phase`` to the three bots."""
+
+    name = "scripted-svg"
+
+    def __init__(self) -> None:
+        self.bots: dict[str, Policy] = {
+            "propose": ScriptedProposer(),
+            "codegen": ScriptedCodegen(),
+            "solve": ScriptedSolver(),
+        }
+
+    def generate(
+        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """Answer each observation with the bot of its phase (order kept)."""
+        out: list[list[Completion]] = [[] for _ in observations]
+        for phase, bot in self.bots.items():
+            idx = [i for i, o in enumerate(observations) if o.phase == phase]
+            if idx:
+                for i, answers in zip(idx, bot.generate([observations[i] for i in idx], sampling)):
+                    out[i] = answers
+        missing = [o.phase for o, a in zip(observations, out) if not a]
+        if missing:
+            raise ValueError(f"ScriptedSVGPolicy cannot answer phases {sorted(set(missing))}")
         return out

@@ -22,3 +22,22 @@ def register_envs(register: Any) -> None:
         description="Who-Is-the-Spy over image pairs from a folder (Vision-Zero dataset layout).",
         scripted_policy="vzgym.agents.scripted:ScriptedSpyPolicy",
     )
+    svg_bots = "vzgym.agents.scripted_svg:ScriptedSVGPolicy"
+    register(
+        "svg-propose",
+        "vzgym.envs.svg:SVGProposeEnv",
+        description="MM-Zero SVG world, Proposer role: caption + easy/hard questions.",
+        scripted_policy=svg_bots,
+    )
+    register(
+        "svg-codegen",
+        "vzgym.envs.svg:SVGCodegenEnv",
+        description="MM-Zero SVG world, CodeGen role: write SVG for a caption (rendered safely).",
+        scripted_policy=svg_bots,
+    )
+    register(
+        "svg-solve",
+        "vzgym.envs.svg:SVGSolveEnv",
+        description="MM-Zero SVG world, Solver role: answer a question about a rendered SVG.",
+        scripted_policy=svg_bots,
+    )

@@ -152,7 +152,7 @@ class _Renderer:
         if fetcher.refused:
             shown = ", ".join(repr(u[:80]) for u in fetcher.refused[:3])
             more = f" (+{len(fetcher.refused) - 3} more)" if len(fetcher.refused) > 3 else ""
-            note = f"; refused {len(fetcher.refused)} external reference(s): {shown}{more}"
+            note = f"; refused {len(fetcher.refused)} reference(s): {shown}{more}"
         if transparent:
             return RenderStatus.EMPTY, png, "rendered image is fully transparent" + note, w, h
         return RenderStatus.OK, png, f"rendered {w}x{h}" + note, w, h

@@ -89,7 +89,9 @@ def fontconfig_env() -> dict[str, str]:
         [_cache_root() / sub, Path(tempfile.gettempdir()) / f"vzgym-render-{os.getuid()}" / sub]
     )
     conf = _CONF.format(
-        font_dir=escape(str(FONT_DIR)), cache_dir=escape(str(conf_dir / "cache")), family=FONT_FAMILY
+        font_dir=escape(str(FONT_DIR)),
+        cache_dir=escape(str(conf_dir / "cache")),
+        family=FONT_FAMILY,
     )
     conf_path = conf_dir / "fonts.conf"
     if not conf_path.exists() or conf_path.read_text() != conf:

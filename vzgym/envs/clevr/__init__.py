@@ -17,6 +17,7 @@ from vzgym.envs.clevr.scene import (
     Scene,
     SceneObject,
     common_facts,
+    object_bbox,
     sample_scene,
     scene_facts,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "common_facts",
     "edit_scene",
     "make_pair",
+    "object_bbox",
     "png_bytes",
     "render_scene",
     "sample_scene",

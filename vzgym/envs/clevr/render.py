@@ -8,8 +8,8 @@ resolution and box-filtered down:
    object's silhouette projected onto ``z = 0`` along the light direction, plus a
    small contact shadow under each object;
 2. the objects, far to near: cubes as their visible faces with one Lambert (+
-   Blinn specular for metal) term per face and a gradient along the vertical,
-   cylinders as shaded vertical strips of their side plus the top ellipse, spheres
+   Blinn specular and reflected environment for metal) term per face, cylinders
+   as shaded vertical strips of their side plus the top ellipse, spheres
    as cached pre-shaded sprites tinted by colour.
 
 Metal is darker in its diffuse part with strong specular highlights and a reflected
@@ -30,7 +30,7 @@ from vzgym.envs.clevr.scene import COLORS, Camera, Scene, SceneObject
 #: Render at this many times the output size, then box-filter down (anti-aliasing).
 SUPERSAMPLE = 2
 #: Segments used for circles (cylinders, sphere shadows).
-CIRCLE_SEGMENTS = 36
+CIRCLE_SEGMENTS = 48
 #: Ground albedo (0..255 grey level before lighting).
 GROUND_LEVEL = 170.0
 #: Darkening of the ground inside cast shadows (0..1).
@@ -50,17 +50,41 @@ _CUBE_CORNERS = np.array(
 )
 _CUBE_FACES = (
     ((4, 5, 7, 6), (0.0, 0.0, 1.0)),  # top
+    # side faces are ordered bottom0, bottom1, top1, top0
     ((0, 1, 5, 4), (0.0, -1.0, 0.0)),  # -y
-    ((2, 6, 7, 3), (0.0, 1.0, 0.0)),  # +y
-    ((0, 4, 6, 2), (-1.0, 0.0, 0.0)),  # -x
+    ((3, 2, 6, 7), (0.0, 1.0, 0.0)),  # +y
+    ((2, 0, 4, 6), (-1.0, 0.0, 0.0)),  # -x
     ((1, 3, 7, 5), (1.0, 0.0, 0.0)),  # +x
 )
+#: Metal side faces are drawn as this many horizontal bands with a reflection
+#: gradient (dark ground reflection at the bottom, brighter towards the top).
+METAL_BANDS = 6
 
 _MATERIAL = {
     # ambient, diffuse, specular, shininess, environment reflection
     "rubber": (1.0, 0.95, 0.06, 8.0, 0.0),
-    "metal": (0.55, 0.55, 0.95, 60.0, 0.35),
+    "metal": (0.45, 0.35, 1.0, 40.0, 0.6),
 }
+
+
+def _env_rgb(sky: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Reflected environment colour for sky fraction ``sky`` (0 = ground, 1 = sky).
+
+    The reflections are tinted by the object's colour, as on CLEVR's metal.
+    """
+    ground = 0.2 * base + 12.0
+    sky_c = 0.65 * base + 70.0
+    return ground + sky[..., None] * (sky_c - ground)
+
+
+def _sky_fraction(refl_up: np.ndarray) -> np.ndarray:
+    """Soft horizon: how much of a reflected ray sees the bright sky."""
+    return 0.5 + 0.5 * np.tanh(4.0 * (refl_up - 0.05))
+
+
+def _quantise(v: np.ndarray) -> tuple[int, int, int]:
+    """Quantise a unit vector to multiples of 1/50 (cache keys of sphere sprites)."""
+    return int(round(v[0] * 50)), int(round(v[1] * 50)), int(round(v[2] * 50))
 
 
 class _Lighting:
@@ -74,9 +98,17 @@ class _Lighting:
         self.ambient = float(light.get("ambient", 0.35))
         self.ground = float(light.get("ground_brightness", 1.0))
         self.cam = cam
+        # sphere sprites are shaded in the camera frame (x right, y up, z to the
+        # viewer), with quantised inputs so that sprites are shared across scenes
+        basis = np.stack([cam.right, cam.up, -cam.forward])
+        self.sphere_lq = _quantise(basis @ self.L)
+        self.sphere_vq = _quantise(basis @ np.array([0.0, 0.0, 1.0]))
+        self.sphere_amb = round(self.ambient * 50) / 50
+        self.sphere_int = round(self.intensity * 50) / 50
 
     def shade(self, base: tuple[int, int, int], material: str, normals: np.ndarray,
-              points: np.ndarray, extra: np.ndarray | float = 1.0) -> list[tuple[int, int, int]]:
+              points: np.ndarray, extra: np.ndarray | float = 1.0, spec_scale: float = 1.0,
+              env_scale: np.ndarray | float = 1.0) -> list[tuple[int, int, int]]:
         """Flat-shaded colours of surface patches (``(N, 3)`` normals at ``(N, 3)`` points)."""
         amb_k, dif_k, spec_k, shin, env_k = _MATERIAL[material]
         view = self.cam.location - points
@@ -84,11 +116,17 @@ class _Lighting:
         ndl = np.clip(normals @ self.L, 0.0, None)
         h = self.L + view
         h /= np.sqrt((h * h).sum(axis=1, keepdims=True))
+        if env_k:
+            # vertical facets: use the horizontal half vector, which gives the
+            # vertical highlight stripe real metal cylinders and cubes show
+            vert = np.abs(normals[:, 2]) < 0.5
+            h = np.where(vert[:, None], h * np.array([1.0, 1.0, 0.0]), h)
+            h /= np.sqrt((h * h).sum(axis=1, keepdims=True))
         ndh = np.clip((normals * h).sum(axis=1), 0.0, None)
-        spec = spec_k * ndh**shin * self.intensity
-        if material == "metal":
+        spec = spec_k * spec_scale * ndh**shin * self.intensity
+        if env_k:
             # a broad lobe too, so flat facets of metal still vary strongly
-            spec = spec + 0.3 * ndh**6 * self.intensity
+            spec = spec + 0.25 * spec_scale * ndh**5 * self.intensity
         diff = (self.ambient * amb_k + dif_k * ndl * self.intensity) * extra
         b = np.asarray(base, dtype=np.float64)
         rgb = diff[:, None] * b + 255.0 * spec[:, None]
@@ -96,8 +134,8 @@ class _Lighting:
             # reflected environment: bright "sky" above, the grey ground below
             ndv = (normals * view).sum(axis=1)
             refl_z = 2.0 * ndv * normals[:, 2] - view[:, 2]
-            env = env_k * (0.55 + 0.45 * refl_z)
-            rgb += env[:, None] * (0.5 * b + 75.0)
+            env = env_k * _env_rgb(_sky_fraction(refl_z), b)
+            rgb += env * np.reshape(env_scale, (-1, 1))
         out = np.clip(rgb, 0.0, 255.0).astype(np.int64).tolist()
         return [(c[0], c[1], c[2]) for c in out]
 
@@ -152,45 +190,45 @@ def _cylinder_rings(o: SceneObject) -> tuple[np.ndarray, np.ndarray]:
     return bottom, top
 
 
-def _silhouette_points(o: SceneObject, L: np.ndarray) -> np.ndarray:
-    """3D points whose ground shadows' convex hull is the object's cast shadow."""
+def _shadow_polys(o: SceneObject, L: np.ndarray) -> list[np.ndarray]:
+    """Ground polygons (``(k, 3)`` arrays, ``z = 0``) whose union is the cast shadow.
+
+    Shadows are projected along the light direction ``L`` onto ``z = 0``.  For the
+    extruded shapes the union of the footprint, the shadow of the top face and the
+    region swept between them is exactly the convex hull, without computing one.
+    """
+    sx, sy = -L[0] / L[2], -L[1] / L[2]  # ground offset per unit of height
+    if o.shape == "sphere":
+        # the terminator circle (perpendicular to L) projects to the shadow ellipse
+        r = o.radius
+        a = np.array([L[1], -L[0], 0.0])
+        a /= max(1e-9, float(np.hypot(L[0], L[1])))
+        b = np.array([L[1] * a[2] - L[2] * a[1], L[2] * a[0] - L[0] * a[2],
+                      L[0] * a[1] - L[1] * a[0]])
+        ang = _UNIT_CIRCLE[::2]
+        pts = np.array([o.x, o.y, r]) + r * (ang[:, :1] * a + ang[:, 1:] * b)
+        t = pts[:, 2:3]
+        pts = pts + t * np.array([sx, sy, -1.0])
+        return [pts]
+    h = o.height
+    d = np.array([sx * h, sy * h, 0.0])
     if o.shape == "cube":
-        return _cube_corners(o)
-    if o.shape == "cylinder":
-        b, t = _cylinder_rings(o)
-        return np.concatenate([b[::2], t[::2]])
-    # sphere: the terminator circle (perpendicular to L) around the centre
-    r = o.radius
-    a = np.cross(L, [0.0, 0.0, 1.0])
-    if np.linalg.norm(a) < 1e-6:
-        a = np.array([1.0, 0.0, 0.0])
-    a /= np.linalg.norm(a)
-    b = np.cross(L, a)
-    ang = _UNIT_CIRCLE[::2]
-    centre = np.array([o.x, o.y, r])
-    return centre + r * (ang[:, :1] * a + ang[:, 1:] * b)
-
-
-def _convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Andrew's monotone chain; returns the hull counter-clockwise."""
-    pts = sorted(set(points))
-    if len(pts) <= 2:
-        return pts
-
-    def cross(o: tuple, a: tuple, b: tuple) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return lower[:-1] + upper[:-1]
+        foot = _cube_corners(o)[:4][[0, 1, 3, 2]]
+    else:
+        foot = _cylinder_rings(o)[0][::2]
+    top = foot + d
+    polys = [foot, top]
+    if o.shape == "cube":
+        for i in range(4):
+            j = (i + 1) % 4
+            polys.append(np.stack([foot[i], foot[j], top[j], top[i]]))
+    else:
+        dl = float(np.hypot(d[0], d[1]))
+        if dl > 1e-9:
+            perp = np.array([-d[1], d[0], 0.0]) / dl * o.radius
+            c = np.array([o.x, o.y, 0.0])
+            polys.append(np.stack([c + perp, c - perp, c - perp + d, c + perp + d]))
+    return polys
 
 
 # ---------------------------------------------------------------------- sphere sprite
@@ -228,32 +266,33 @@ def _sphere_maps(material: str, lq: tuple[int, int, int], vq: tuple[int, int, in
         # reflection of the view ray; its "up" component picks sky vs ground
         rx, ry, rz = 2 * z * x, 2 * z * y, 2 * z * z - 1.0
         ref_up = rx * up[0] + ry * up[1] + rz * up[2]
-        env = env_k * (0.55 + 0.45 * np.tanh(2.5 * ref_up))
-        # Fresnel-ish rim darkening/brightening
-        env *= 0.75 + 0.25 * (1 - z)
+        env = _sky_fraction(ref_up)
+        spec = spec + 0.25 * ndh**5
     return ndl, spec, env, alpha
 
 
+@lru_cache(maxsize=512)
+def _sphere_base(material: str, color: str, lq: tuple[int, int, int], vq: tuple[int, int, int],
+                 ambient: float, intensity: float) -> tuple[Image.Image, Image.Image]:
+    """Tinted sphere sprite and alpha mask at ``_SPRITE_RES`` pixels."""
+    ndl, spec, env, alpha = _sphere_maps(material, lq, vq)
+    amb_k, dif_k, _, _, env_k = _MATERIAL[material]
+    base = np.array(COLORS[color], dtype=np.float64)
+    diff = ambient * amb_k + dif_k * ndl * intensity
+    rgb = diff[..., None] * base + 255.0 * (spec * intensity)[..., None]
+    if env_k:
+        rgb += env_k * _env_rgb(env, base)
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+    mask = Image.fromarray((alpha * 255).astype(np.uint8), "L")
+    return img, mask
+
+
+@lru_cache(maxsize=1024)
 def _sphere_sprite(material: str, color: str, diameter: int, lq: tuple[int, int, int],
                    vq: tuple[int, int, int], ambient: float, intensity: float
                    ) -> tuple[Image.Image, Image.Image]:
     """RGB sprite and alpha mask of a shaded sphere ``diameter`` pixels wide."""
-    return _sphere_sprite_cached(material, color, diameter, lq, vq, round(ambient, 2),
-                                 round(intensity, 2))
-
-
-@lru_cache(maxsize=1024)
-def _sphere_sprite_cached(material: str, color: str, diameter: int, lq: tuple[int, int, int],
-                          vq: tuple[int, int, int], ambient: float, intensity: float
-                          ) -> tuple[Image.Image, Image.Image]:
-    ndl, spec, env, alpha = _sphere_maps(material, lq, vq)
-    amb_k, dif_k, _, _, _ = _MATERIAL[material]
-    base = np.array(COLORS[color], dtype=np.float64)
-    diff = ambient * amb_k + dif_k * ndl * intensity
-    rgb = (diff[..., None] * base + 255.0 * (spec * intensity)[..., None]
-           + env[..., None] * (0.5 * base + 75.0))
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
-    mask = Image.fromarray((alpha * 255).astype(np.uint8), "L")
+    img, mask = _sphere_base(material, color, lq, vq, ambient, intensity)
     size = (diameter, diameter)
     return img.resize(size, Image.BILINEAR), mask.resize(size, Image.BILINEAR)
 
@@ -276,10 +315,34 @@ def _cube_polys(o: SceneObject, cam: Camera, lit: _Lighting, ss: int) -> _Polys:
     normals = np.stack([n[:, 0] * c - n[:, 1] * s, n[:, 0] * s + n[:, 1] * c, n[:, 2]], axis=1)
     centres = corners[_CUBE_FACE_IDX].mean(axis=1)
     vis = ((cam.location - centres) * normals).sum(axis=1) > 0
-    cols = lit.shade(COLORS[o.color], o.material, normals[vis], centres[vis],
-                     _CUBE_FACE_EXTRA[vis])
+    base = COLORS[o.color]
     faces = [idx for idx, v in zip(_CUBE_FACE_IDX, vis.tolist(), strict=True) if v]
-    return [([tuple(proj[i]) for i in idx], col) for idx, col in zip(faces, cols, strict=True)]
+    if o.material != "metal":
+        cols = lit.shade(base, o.material, normals[vis], centres[vis], _CUBE_FACE_EXTRA[vis],
+                         spec_scale=0.35)
+        return [([tuple(proj[i]) for i in idx], col) for idx, col in zip(faces, cols,
+                                                                         strict=True)]
+    # metal: the top face flat, each side face as bands with a reflection gradient
+    polys: _Polys = []
+    nb = METAL_BANDS
+    fr = (np.arange(nb) + 0.5) / nb
+    for idx, nrm in zip(faces, normals[vis], strict=True):
+        if nrm[2] > 0.5:
+            col = lit.shade(base, o.material, nrm[None], corners[idx].mean(axis=0)[None], 1.06,
+                            spec_scale=0.35)[0]
+            polys.append(([tuple(proj[i]) for i in idx], col))
+            continue
+        b0, b1, t1, t0 = corners[idx]
+        pts = b0 + (b1 - b0) * 0.5 + ((t0 - b0)[None] * fr[:, None])
+        cols = lit.shade(base, o.material, np.repeat(nrm[None], nb, axis=0), pts, 0.97,
+                         spec_scale=0.12, env_scale=0.2 + 1.5 * fr)
+        pb0, pb1, pt1, pt0 = (np.array(proj[i]) for i in idx)
+        for k, col in enumerate(cols):
+            f0, f1 = k / nb, (k + 1) / nb
+            quad = [pb0 + (pt0 - pb0) * f0, pb1 + (pt1 - pb1) * f0,
+                    pb1 + (pt1 - pb1) * f1, pb0 + (pt0 - pb0) * f1]
+            polys.append(([(float(q[0]), float(q[1])) for q in quad], col))
+    return polys
 
 
 _CYL_MID = np.roll(_UNIT_CIRCLE, -1, axis=0) + _UNIT_CIRCLE
@@ -312,31 +375,18 @@ def _cylinder_polys(o: SceneObject, cam: Camera, lit: _Lighting, ss: int) -> _Po
     return polys
 
 
-def _q(v: np.ndarray) -> tuple[int, int, int]:
-    return int(round(v[0] * 50)), int(round(v[1] * 50)), int(round(v[2] * 50))
-
-
 def _draw_sphere(img: Image.Image, o: SceneObject, cam: Camera, lit: _Lighting,
                  ss: int) -> None:
     r = o.radius
-    centre = np.array([o.x, o.y, r])
-    fwd = cam.location - centre
-    dist = float(np.linalg.norm(fwd))
-    fwd /= dist
-    cx, cy, _ = cam.project(centre[None], ss)[0]
+    centre = np.array([[o.x, o.y, r]])
+    cx, cy, depth = cam.project(centre, ss)[0].tolist()
+    dist = float(np.linalg.norm(cam.location - centre[0]))
     rad_px = cam.focal * ss * r / math.sqrt(max(1e-6, dist * dist - r * r))
     diameter = max(2, int(round(2 * rad_px)))
-    # sprite frame: x = right, y = up, z = towards the camera
-    right = np.cross(np.array([0.0, 0.0, 1.0]), fwd)
-    right /= np.linalg.norm(right)
-    up = np.cross(fwd, right)
-    basis = np.stack([right, up, fwd])
-    lq = _q(basis @ lit.L)
-    vq = _q(basis @ np.array([0.0, 0.0, 1.0]))
-    sprite, mask = _sphere_sprite(o.material, o.color, diameter, lq, vq, lit.ambient,
-                                  lit.intensity)
-    x0 = int(round(float(cx) - diameter / 2))
-    y0 = int(round(float(cy) - diameter / 2))
+    sprite, mask = _sphere_sprite(o.material, o.color, diameter, lit.sphere_lq, lit.sphere_vq,
+                                  lit.sphere_amb, lit.sphere_int)
+    x0 = int(round(cx - diameter / 2))
+    y0 = int(round(cy - diameter / 2))
     img.paste(sprite, (x0, y0), mask)
 
 
@@ -355,13 +405,12 @@ def _ground_with_shadows(scene: Scene, cam: Camera, lit: _Lighting) -> Image.Ima
     cast_fill = int(255 * SHADOW_STRENGTH)
     contact_fill = int(255 * min(0.85, SHADOW_STRENGTH + 0.3))
     for o in scene.objects:
-        pts = _silhouette_points(o, L)
-        t = pts[:, 2] / L[2]
-        ground_pts = np.stack([pts[:, 0] - t * L[0], pts[:, 1] - t * L[1],
-                               np.zeros(len(pts))], axis=1)
-        foot = _cylinder_rings(o)[0][::3]
-        p = cam.project(np.concatenate([ground_pts, foot]), s_scale)[:, :2].tolist()
-        sdraw.polygon(_convex_hull([(a, b) for a, b in p]), fill=cast_fill)
+        polys = _shadow_polys(o, L)
+        p = cam.project(np.concatenate(polys), s_scale)[:, :2].tolist()
+        start = 0
+        for poly in polys:
+            sdraw.polygon([tuple(q) for q in p[start:start + len(poly)]], fill=cast_fill)
+            start += len(poly)
     for o in scene.objects:
         # contact shadow: a darker core right under the object
         foot = _cylinder_rings(o)[0][::3]

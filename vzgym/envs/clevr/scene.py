@@ -43,7 +43,7 @@ PLACE_RANGE = 3.0
 #: Pixel margin every object's projected bounding box must keep from the border.
 VIEW_MARGIN_PX = 4.0
 #: An object must keep at least this fraction of its projected disc unoccluded.
-MIN_VISIBLE_FRACTION = 0.55
+MIN_VISIBLE_FRACTION = 0.7
 #: Margin (world units) used for the ``relationships`` of the CLEVR JSON.
 RELATION_EPS = 0.2
 #: Stricter margin for relation *facts*, so a viewer would agree with them.
@@ -352,7 +352,7 @@ def _screen_box(scene: Scene, o: SceneObject) -> tuple[float, ...]:
     b = p[:8]
     xmin, xmax = float(b[:, 0].min()), float(b[:, 0].max())
     ymin, ymax = float(b[:, 1].min()), float(b[:, 1].max())
-    rad = min(xmax - xmin, ymax - ymin) / 2 * 0.85
+    rad = math.sqrt(0.7 * (xmax - xmin) * (ymax - ymin) / math.pi)  # equal-area disc
     val = (xmin, ymin, xmax, ymax, float(b[:, 2].min()), (xmin + xmax) / 2,
            (ymin + ymax) / 2, rad, float(p[8, 2]))
     if len(cache) > 4096:
@@ -365,6 +365,17 @@ def screen_disc(scene: Scene, o: SceneObject) -> tuple[float, float, float, floa
     """Approximate the object's image footprint as a disc: ``(cx, cy, radius, depth)``."""
     b = _screen_box(scene, o)
     return b[5], b[6], b[7], b[8]
+
+
+def object_bbox(scene: Scene, obj_id: int) -> tuple[int, int, int, int]:
+    """Pixel box ``(x0, y0, x1, y1)`` (clipped to the image) bounding object ``obj_id``."""
+    xmin, ymin, xmax, ymax = _screen_box(scene, scene.get(obj_id))[:4]
+    return (
+        max(0, int(math.floor(xmin))),
+        max(0, int(math.floor(ymin))),
+        min(scene.width, int(math.ceil(xmax))),
+        min(scene.height, int(math.ceil(ymax))),
+    )
 
 
 def in_view(scene: Scene, o: SceneObject, margin: float = VIEW_MARGIN_PX) -> bool:

@@ -21,7 +21,8 @@ def clean_text(text: str) -> str:
     """Return ``text`` as valid UTF-8 text: lone surrogates become U+FFFD, controls spaces."""
     if not isinstance(text, str):
         text = str(text)
-    text = text.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+    # Join surrogate pairs into real characters; each lone surrogate becomes one U+FFFD.
+    text = text.encode("utf-16", errors="surrogatepass").decode("utf-16", errors="replace")
     return "".join(
         " " if (unicodedata.category(ch) == "Cc" and ch not in "\n\t") else ch for ch in text
     )

@@ -49,9 +49,9 @@ def clue_rewards(
     v_s = float(votes[spy])
     mean_c = sum(votes[c] for c in civilians) / len(civilians)
     gap = v_s - mean_c
-    rewards = {spy: -beta * gap}
+    rewards = {spy: -beta * gap + 0.0}  # + 0.0 turns -0.0 into 0.0
     for seat in civilians:
-        rewards[seat] = (beta / len(civilians)) * gap - lam * (votes[seat] - mean_c)
+        rewards[seat] = (beta / len(civilians)) * gap - lam * (votes[seat] - mean_c) + 0.0
     return rewards
 
 

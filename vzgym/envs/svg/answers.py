@@ -61,7 +61,7 @@ def is_non_answer(answer: str | None) -> bool:
 
 def _as_number(s: str) -> float | None:
     """Read a normalised answer as a plain number (``12``, ``-3.5``, ``1e3``), else None."""
-    t = s.replace(" ", "")
+    t = s
     if _NUM_RE.fullmatch(t):
         try:
             value = float(t)
@@ -104,7 +104,8 @@ def answers_equivalent(a: str | None, b: str | None, rel_tol: float = 1e-6) -> b
     Non-answers (see :func:`is_non_answer`) are never equivalent to anything.
     Checks, in order: normalised string equality; both plain numbers equal
     within ``rel_tol``; math-verify (both directions) when both are short and
-    at least one holds a digit or a backslash.
+    both hold a digit or a backslash.  math-verify is lenient on
+    purpose (``"12 apples"`` ~ ``"12"``, ``"50%"`` ~ ``"50"`` ~ ``"0.5"``).
     """
     if is_non_answer(a) or is_non_answer(b):
         return False
@@ -193,5 +194,7 @@ def match_share(
     """
     if not answers:
         return 0.0
-    hits = sum(1 for a in answers if a is not None and reference is not None and equivalent(a, reference))
+    hits = sum(
+        1 for a in answers if a is not None and reference is not None and equivalent(a, reference)
+    )
     return hits / len(answers)

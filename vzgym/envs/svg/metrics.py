@@ -15,7 +15,7 @@ rendered image, ``s`` = share of easy answers equal to the proposer's easy answe
   on the hard one).
 * ``render/<status>`` = share of codegen samples with that render status
   (statuses: ok, not_svg, empty, too_large, timeout, render_error, bad_size,
-  plus ``skipped`` when no codegen sample was requested).
+  plus ``service_error``/``policy_error`` for infrastructure failures).
 * ``render_success`` = share with status ok.
 * ``content_type_entropy`` = Shannon entropy of the valid proposals'
   content types divided by ``log(7)`` (all types, not the observed ones).
@@ -49,14 +49,16 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def content_type_entropy(content_types: Sequence[str], num_types: int = len(CONTENT_TYPES)) -> float:
+def content_type_entropy(
+    content_types: Sequence[str], num_types: int = len(CONTENT_TYPES)
+) -> float:
     """Return the entropy of ``content_types`` normalised by ``log(num_types)`` (0 when empty)."""
     n = len(content_types)
     if n == 0 or num_types <= 1:
         return 0.0
     counts = Counter(content_types)
     h = -sum((c / n) * math.log(c / n) for c in counts.values())
-    return h / math.log(num_types)
+    return max(0.0, h / math.log(num_types))
 
 
 def batch_metrics(
@@ -121,5 +123,6 @@ def aggregate_metrics(batches: Sequence[Mapping[str, float]]) -> dict[str, float
             sums[key] = sums.get(key, 0.0) + float(value)
             seen[key] = seen.get(key, 0) + 1
     return {
-        key: (total if "count/" in key else total / seen[key]) for key, total in sorted(sums.items())
+        key: (total if "count/" in key else total / seen[key])
+        for key, total in sorted(sums.items())
     }

@@ -198,10 +198,11 @@ def _raw_svg(text: str) -> str | None:
 def extract_svg(text: str) -> SVGExtract:
     """Extract the SVG code from a codegen action.
 
-    Order: the first ```svg fence; else the first ```xml (or unlabelled) fence
-    containing ``<svg``; else the raw span from the first ``<svg`` to the last
-    ``</svg>`` (to the end of the text when it is never closed, so truncated
-    output still reaches the renderer and fails there as a render error).
+    Order: the first ```svg fence; else the first ```xml (or ```html or
+    unlabelled) fence containing ``<svg`` (cut to the ``<svg`` element); else
+    the raw span from the first ``<svg`` to the last ``</svg>`` (to the end of
+    the text when it is never closed, so truncated output still reaches the
+    renderer and fails there as a render error).
     Surrounding whitespace is stripped.
     """
     if not isinstance(text, str):

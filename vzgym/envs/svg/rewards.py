@@ -22,8 +22,8 @@ Interpretations (where the issue or MM-Zero left room):
   directions, so the distance ``1 - BLEU/100`` is symmetric; clustering is
   average linkage, merging while the linkage distance is ``< 0.25``
   (scikit-learn's ``distance_threshold`` semantics).  The penalty is clipped
-  to ``[0, 0.5]`` (MM-Zero clipped to ``[-0.5, 0.5]``, a bonus for unique
-  proposals; set ``diversity_min=-0.5`` to get that back).
+  to ``[0, 0.5]`` (MM-Zero clipped to ``[-0.5, 0.5]``; the lower bound never
+  binds because every share is at least ``1/n``, so both agree).
 * **Content type over-representation** uses the valid proposals' parsed
   ``content_type``; ``f`` is the share of the proposal's own type.
 """

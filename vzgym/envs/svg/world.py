@@ -7,7 +7,8 @@ calls and the codegen -> render -> solver pipeline.  The envs in
 Failure handling: a policy that raises (or returns completions with
 ``finish_reason == "error"``) yields *error* completions that are counted in
 ``infos`` (``policy_errors``) and never parsed into answers; a renderer that
-raises gives every item of that batch the status ``"service_error"``.  Both
+raises gives every item of that batch the status ``"service_error"``, and a
+codegen sample whose policy call failed has render status ``"policy_error"``.  Both
 are statuses, never scores.
 """
 
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Status of an item whose renderer call raised (infrastructure failure).
 SERVICE_ERROR = "service_error"
+#: Status of a codegen sample whose policy call failed (infrastructure failure).
+POLICY_ERROR = "policy_error"
 
 
 # -- observations ---------------------------------------------------------------
@@ -48,7 +51,10 @@ def proposer_observation(agent: str, topic: str, seed: int) -> Observation:
         role="proposer",
         phase="propose",
         round=0,
-        messages=[text_message("system", PROPOSER_SYSTEM), text_message("user", proposer_prompt(topic))],
+        messages=[
+            text_message("system", PROPOSER_SYSTEM),
+            text_message("user", proposer_prompt(topic)),
+        ],
         extra={"topic": topic},
         private={"seed": seed, "topic": topic},
     )
@@ -112,7 +118,10 @@ def solver_observation(
         role="solver",
         phase="solve",
         round=0,
-        messages=[text_message("system", SOLVER_SYSTEM), text_message("user", image, solver_prompt(question))],
+        messages=[
+            text_message("system", SOLVER_SYSTEM),
+            text_message("user", image, solver_prompt(question)),
+        ],
         extra={"question": question, "question_kind": kind},
         private={
             "seed": seed,
@@ -137,7 +146,9 @@ def generate(
     if not observations:
         return [], 0
     try:
-        result = policy.generate(list(observations), SamplingParams(n=n, max_new_tokens=max_new_tokens))
+        result = policy.generate(
+            list(observations), SamplingParams(n=n, max_new_tokens=max_new_tokens)
+        )
     except Exception as exc:  # noqa: BLE001 - a policy failure is a status
         logger.warning("policy %s failed: %r", getattr(policy, "name", policy), exc)
         err = Completion("", finish_reason="error", meta={"error": repr(exc)})
@@ -209,17 +220,20 @@ class RendererHandle:
             self._renderer = enter() if enter is not None else renderer
         return self._renderer
 
-    def render(self, texts: Sequence[str]) -> list[RenderOutcome]:
+    def render(self, texts: Sequence[str | None]) -> list[RenderOutcome]:
         """Extract the SVG of every codegen text and render all SVGs in one batch.
 
-        Texts without SVG get status ``empty``/``not_svg`` without reaching the renderer.
+        Texts without SVG get status ``empty``/``not_svg`` without reaching the
+        renderer; ``None`` (the codegen policy errored) gets ``policy_error``.
         """
-        extracts = [extract_svg(t) for t in texts]
+        extracts = [extract_svg(t or "") for t in texts]
         outcomes = [
             RenderOutcome(e, "empty" if e.empty else "not_svg", message="no SVG found")
-            for e in extracts
+            if t is not None
+            else RenderOutcome(e, POLICY_ERROR, message="codegen policy failed")
+            for t, e in zip(texts, extracts)
         ]
-        todo = [i for i, e in enumerate(extracts) if e.is_svg]
+        todo = [i for i, e in enumerate(extracts) if e.is_svg and texts[i] is not None]
         if not todo:
             return outcomes
         try:

@@ -1,0 +1,1 @@
+"""Example vzgym plugin: the odd-one-out tile game."""
