@@ -201,6 +201,21 @@ def test_pair_determinism() -> None:
     assert p1.png_bytes()[0] != p1.png_bytes()[1]
 
 
+def test_determinism_across_processes() -> None:
+    """Caches must not influence pixels: a fresh process gives the same bytes."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import hashlib, numpy as np; from vzgym.envs.clevr import make_pair; "
+            "a, b = make_pair(np.random.default_rng(77), edit_kind='move').png_bytes(); "
+            "print(hashlib.sha256(a + b).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=root,
+                         capture_output=True, text=True).stdout.strip()
+    make_pair(rng(5))  # warm some caches differently in this process first
+    a, b = make_pair(rng(77), edit_kind="move").png_bytes()
+    assert hashlib.sha256(a + b).hexdigest() == out
+
+
 def test_png_bytes_roundtrip() -> None:
     p = make_pair(rng(7))
     a, b = p.png_bytes()

@@ -153,7 +153,8 @@ def use_bomb(levels: int, fan: int) -> bytes:
     body = '<rect id="l0" width="1" height="1"/>'
     for i in range(1, levels + 1):
         body += f'<g id="l{i}">' + f'<use xlink:href="#l{i - 1}"/>' * fan + "</g>"
-    return f'<svg {NS} width="9" height="9"><defs>{body}</defs><use href="#l{levels}"/></svg>'.encode()
+    tail = f'</defs><use href="#l{levels}"/></svg>'
+    return f'<svg {NS} width="9" height="9"><defs>{body}{tail}'.encode()
 
 
 def test_use_amplification_is_too_large():

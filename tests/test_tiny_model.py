@@ -135,3 +135,7 @@ def test_default_model_dir_builds_once_atomically(
     mtime = (path / "model.safetensors").stat().st_mtime_ns
     assert default_model_dir() == path  # second call: no rebuild
     assert (path / "model.safetensors").stat().st_mtime_ns == mtime
+
+    from vzgym.agents.hf_policy import HFPolicy
+
+    assert HFPolicy(device="cpu").model_path == path  # no path: the default model

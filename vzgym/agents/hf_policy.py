@@ -19,7 +19,8 @@ completions each:
   "prompt_too_long"`` (image tokens are never cut; shortening text is the
   game's job); the rest of the batch is generated normally.  The same holds,
   with ``meta["error"] == "processor_error"``, for an observation the processor
-  rejects (e.g. an image with an aspect ratio above 200).
+  rejects (e.g. an image with an aspect ratio above 200), and with
+  ``"render_error"`` for one the chat template cannot render.
 
 Log-probabilities
 -----------------
@@ -334,36 +335,57 @@ class HFPolicy(Policy):
             return []
         limit = self.prompt_limit(sampling.max_new_tokens)
 
-        # 1. render + process each observation once: exact prompt lengths and ids.
-        prompts, images = self._render(observations)
+        # 1. render + process the batch once: exact prompt lengths and ids.  If the
+        #    processor rejects the batch, redo it one observation at a time so only
+        #    the culprits fail.
+        prompts: list[str] = [""] * len(observations)
+        images: list[list[Any]] = [[] for _ in observations]
         prompt_ids: list[list[int]] = [[] for _ in observations]
-        ok: list[int] = []
-        for i, (prompt, imgs) in enumerate(zip(prompts, images, strict=True)):
+        rendered: list[int] = []
+        for i, obs in enumerate(observations):
             try:
-                single = self._process([prompt], [imgs])
+                prompts[i], images[i] = render_prompt(self.processor, obs)
+                rendered.append(i)
             except Exception as exc:  # noqa: BLE001 - one bad observation must not sink the batch
-                results[i] = _errors(n, "processor_error", message=f"{type(exc).__name__}: {exc}")
-                continue
-            ids = single["input_ids"][0][single["attention_mask"][0].bool()].tolist()
-            prompt_ids[i] = ids
-            if limit is not None and len(ids) > limit:
-                results[i] = _errors(
-                    n,
-                    "prompt_too_long",
-                    message=f"prompt has {len(ids)} tokens, the limit is {limit}",
-                    prompt_tokens=len(ids),
-                    max_prompt_tokens=limit,
-                    prompt_token_ids=ids,
-                )
-                continue
-            ok.append(i)
+                results[i] = _errors(n, "render_error", message=f"{type(exc).__name__}: {exc}")
+        try:
+            groups = [rendered] if rendered else []
+            processed = [
+                self._process([prompts[i] for i in rendered], [images[i] for i in rendered])
+            ]
+        except Exception:  # noqa: BLE001
+            groups, processed = [], []
+            for i in rendered:
+                try:
+                    processed.append(self._process([prompts[i]], [images[i]]))
+                    groups.append([i])
+                except Exception as exc:  # noqa: BLE001
+                    msg = f"{type(exc).__name__}: {exc}"
+                    results[i] = _errors(n, "processor_error", message=msg)
+        ok: list[int] = []
+        for group, inputs in zip(groups, processed, strict=True):
+            for row, i in enumerate(group):
+                ids = inputs["input_ids"][row][inputs["attention_mask"][row].bool()].tolist()
+                prompt_ids[i] = ids
+                if limit is not None and len(ids) > limit:
+                    results[i] = _errors(
+                        n,
+                        "prompt_too_long",
+                        message=f"prompt has {len(ids)} tokens, the limit is {limit}",
+                        prompt_tokens=len(ids),
+                        max_prompt_tokens=limit,
+                        prompt_token_ids=ids,
+                    )
+                else:
+                    ok.append(i)
+        ok.sort()
 
         # 2. generate for the rest: every kept observation repeated n times.
         rows = [i for i in ok for _ in range(n)]
         chunk = self.max_batch_size or max(1, len(rows))
         chunk = max(1, (chunk // n) * n) if chunk >= n else chunk
         done: list[Completion] = []
-        with _seeded(sampling.seed, self.device), self._threads():
+        with _seeded(sampling.seed), self._threads():
             for start in range(0, len(rows), chunk):
                 part = rows[start : start + chunk]
                 done.extend(
@@ -515,9 +537,8 @@ def _errors(
 class _seeded:
     """Context manager: seed torch's RNGs, restoring the previous state on exit."""
 
-    def __init__(self, seed: int | None, device: torch.device):
+    def __init__(self, seed: int | None):
         self.seed = seed
-        self.device = device
         self._fork: Any = None
 
     def __enter__(self) -> None:

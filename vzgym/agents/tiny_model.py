@@ -446,6 +446,7 @@ def default_model_dir() -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         build_tiny_model(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache entry need not be
         try:
             os.rename(tmp, target)
         except OSError:

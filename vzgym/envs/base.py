@@ -261,6 +261,14 @@ class MultiAgentEnv(gymnasium.Env):
     def _step(self, actions: dict[AgentID, str]) -> StepResult:
         raise NotImplementedError
 
+    def shared_reset_options(self) -> dict[str, Any]:
+        """Options that let copies of this episode skip costly set-up (same-seed GRPO groups).
+
+        After ``reset(seed=s)``, ``copy.reset(seed=s, options=env.shared_reset_options())``
+        must start the identical episode; the default shares nothing.
+        """
+        return {}
+
     def format_human_action(self, observation: Observation, text: str) -> str:
         """Turn what a person typed into a well-formed action (default: unchanged)."""
         return text

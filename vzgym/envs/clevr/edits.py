@@ -85,8 +85,13 @@ def _replace(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any
     for idx in sorted(rng.permutation(len(new.objects))[:k].tolist()):
         o = new.objects[idx]
         before = SceneObject(**vars(o))
-        o.shape = _pick_other(rng, SHAPES, o.shape)
-        o.color = _pick_other(rng, tuple(COLORS), o.color)
+        for _try in range(8):
+            # a taller shape may hide more of the objects behind it: prefer a draw
+            # that keeps every object mostly visible (the last draw is kept otherwise)
+            o.shape = _pick_other(rng, SHAPES, before.shape)
+            o.color = _pick_other(rng, tuple(COLORS), before.color)
+            if placement_ok(new, o):
+                break
         log.append(_entry("replace", o.id, before, o))
     return log
 

@@ -142,8 +142,10 @@ class _Lighting:
 
 # ---------------------------------------------------------------------- ground
 @lru_cache(maxsize=64)
-def _ground_small(cam_key: tuple, light_key: tuple, w: int, h: int) -> Image.Image:
-    """Low-resolution ground shading (greyscale) for one camera/light."""
+def _ground_small(cam_key: tuple, light_key: tuple, w: int, h: int,
+                  out_size: tuple[int, int]) -> Image.Image:
+    """Ground shading (greyscale) for one camera/light, computed at ``w x h`` and
+    bilinearly upsampled to ``out_size`` (cached: original and edit share it)."""
     location, look_at, fov, width, height = cam_key
     cam = Camera(np.array(location), np.array(look_at), fov, width, height)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -167,7 +169,7 @@ def _ground_small(cam_key: tuple, light_key: tuple, w: int, h: int) -> Image.Ima
     # darken towards the top (far away) a little, like CLEVR's falloff
     lum *= 0.9 + 0.1 * (py / height)
     arr = np.clip(lum * GROUND_LEVEL, 0, 255).astype(np.uint8)
-    return Image.fromarray(arr, "L")
+    return Image.fromarray(arr, "L").resize(out_size, Image.BILINEAR)
 
 
 # ---------------------------------------------------------------------- geometry
@@ -396,7 +398,6 @@ def _ground_with_shadows(scene: Scene, cam: Camera, lit: _Lighting) -> Image.Ima
     cam_key = (tuple(scene.camera["location"]), tuple(scene.camera["look_at"]),
                float(scene.camera["fov_deg"]), w, h)
     light_key = (*(float(v) for v in lit.L), lit.ambient, lit.ground)
-    ground = _ground_small(cam_key, light_key, 60, 40)
     sw, sh = w // 2, h // 2
     shadow = Image.new("L", (sw, sh), 0)
     sdraw = ImageDraw.Draw(shadow)
@@ -418,7 +419,7 @@ def _ground_with_shadows(scene: Scene, cam: Camera, lit: _Lighting) -> Image.Ima
         p = cam.project(foot, s_scale)[:, :2].tolist()
         sdraw.polygon([(a, b) for a, b in p], fill=contact_fill)
     shadow = shadow.filter(ImageFilter.BoxBlur(1.5))
-    g = ground.resize((sw, sh), Image.BILINEAR)
+    g = _ground_small(cam_key, light_key, 60, 40, (sw, sh))
     g = ImageChops.subtract(g, ImageChops.multiply(g, shadow))
     return g.resize((w, h), Image.BILINEAR).convert("RGB")
 

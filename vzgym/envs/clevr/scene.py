@@ -43,7 +43,7 @@ PLACE_RANGE = 3.0
 #: Pixel margin every object's projected bounding box must keep from the border.
 VIEW_MARGIN_PX = 4.0
 #: An object must keep at least this fraction of its projected disc unoccluded.
-MIN_VISIBLE_FRACTION = 0.7
+MIN_VISIBLE_FRACTION = 0.75
 #: Margin (world units) used for the ``relationships`` of the CLEVR JSON.
 RELATION_EPS = 0.2
 #: Stricter margin for relation *facts*, so a viewer would agree with them.
@@ -332,29 +332,59 @@ def _sample_light(rng: np.random.Generator, camera: dict[str, Any]) -> dict[str,
 
 
 def _bounds_points(o: SceneObject) -> np.ndarray:
-    """Eight points bounding the object (its footprint circle's box, bottom and top)."""
-    r, h = o.radius, o.height
+    """Eight points bounding the object (its footprint circle's box, bottom and top).
+
+    The height is that of the tallest shape of the object's size, so a shape change
+    (as in a ``replace`` edit) can never push an object out of view.
+    """
+    r = o.radius
+    h = 2.0 * r
     return np.array(
         [(o.x + dx, o.y + dy, z) for z in (0.0, h)
          for dx, dy in ((-r, -r), (r, -r), (r, r), (-r, r))]
     )
 
 
+def _silhouette_points(o: SceneObject, cam: Camera) -> np.ndarray:
+    """World points whose projections bound the object's silhouette."""
+    r, h = o.radius, o.height
+    if o.shape == "sphere":
+        c = np.array([o.x, o.y, r])
+        return np.stack([c + r * cam.right, c - r * cam.right, c + r * cam.up, c - r * cam.up])
+    if o.shape == "cube":
+        s = r / math.sqrt(2.0)
+        th = math.radians(o.rotation)
+        cs, sn = math.cos(th) * s, math.sin(th) * s
+        xy = [(o.x + dx * cs - dy * sn, o.y + dx * sn + dy * cs)
+              for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    else:
+        ang = np.linspace(0.0, 2 * math.pi, 12, endpoint=False)
+        xy = list(zip((o.x + r * np.cos(ang)).tolist(), (o.y + r * np.sin(ang)).tolist(),
+                      strict=True))
+    return np.array([(x, y, z) for z in (0.0, h) for x, y in xy])
+
+
 def _screen_box(scene: Scene, o: SceneObject) -> tuple[float, ...]:
-    """Cached ``(xmin, ymin, xmax, ymax, min_depth, cx, cy, disc_radius, depth)``."""
-    key = (o.x, o.y, o.size, o.shape)
+    """Cached projections of an object: ``(xmin, ymin, xmax, ymax, min_depth)`` of its
+    conservative bounding prism, its occlusion disc ``(cx, cy, radius, depth)`` and the
+    bounding box ``(x0, y0, x1, y1)`` of its silhouette."""
+    key = (o.x, o.y, o.size, o.shape, o.rotation)
     cam = scene.cam()
     cache = cam.box_cache
     hit = cache.get(key)
     if hit is not None:
         return hit
-    p = cam.project(np.concatenate([_bounds_points(o), [[o.x, o.y, o.height / 2]]]))
+    sil = _silhouette_points(o, cam)
+    p = cam.project(np.concatenate([_bounds_points(o), [[o.x, o.y, o.height / 2]], sil]))
     b = p[:8]
     xmin, xmax = float(b[:, 0].min()), float(b[:, 0].max())
     ymin, ymax = float(b[:, 1].min()), float(b[:, 1].max())
-    rad = math.sqrt(0.7 * (xmax - xmin) * (ymax - ymin) / math.pi)  # equal-area disc
-    val = (xmin, ymin, xmax, ymax, float(b[:, 2].min()), (xmin + xmax) / 2,
-           (ymin + ymax) / 2, rad, float(p[8, 2]))
+    q = p[9:]
+    sx0, sx1 = float(q[:, 0].min()), float(q[:, 0].max())
+    sy0, sy1 = float(q[:, 1].min()), float(q[:, 1].max())
+    rad = math.sqrt(0.9 * (sx1 - sx0) * (sy1 - sy0) / math.pi)  # equal-area disc
+    val = (xmin, ymin, xmax, ymax, float(b[:, 2].min()), (sx0 + sx1) / 2, (sy0 + sy1) / 2,
+           rad, float(p[8, 2]), sx0, sy0, sx1, sy1)
     if len(cache) > 4096:
         cache.clear()
     cache[key] = val
@@ -368,8 +398,11 @@ def screen_disc(scene: Scene, o: SceneObject) -> tuple[float, float, float, floa
 
 
 def object_bbox(scene: Scene, obj_id: int) -> tuple[int, int, int, int]:
-    """Pixel box ``(x0, y0, x1, y1)`` (clipped to the image) bounding object ``obj_id``."""
-    xmin, ymin, xmax, ymax = _screen_box(scene, scene.get(obj_id))[:4]
+    """Pixel box ``(x0, y0, x1, y1)`` (clipped to the image) of object ``obj_id``'s silhouette.
+
+    Only the object itself, not its shadow; occluders in front are not accounted for.
+    """
+    xmin, ymin, xmax, ymax = _screen_box(scene, scene.get(obj_id))[9:13]
     return (
         max(0, int(math.floor(xmin))),
         max(0, int(math.floor(ymin))),

@@ -372,6 +372,10 @@ class SpyEnv(MultiAgentEnv):
             "game": game,
         }
 
+    def shared_reset_options(self) -> dict[str, Any]:
+        """Share the image pair: a same-seed copy then skips making images."""
+        return {"pair": self._pair} if self._pair is not None else {}
+
     def format_human_action(self, observation: Observation, text: str) -> str:
         r"""Box a bare answer typed by a person (``red cube`` → ``\boxed{red cube}``)."""
         return text if "\\boxed" in text else f"\\boxed{{{text.strip()}}}"

@@ -1,0 +1,189 @@
+"""Trajectories on disk: Parquet shards plus content-addressed PNG files beside them.
+
+Layout of an output folder::
+
+    OUT/trajectories/part-00000.parquet   one row per agent turn (schema: TURN_SCHEMA)
+    OUT/images/<sha256>.png                every image a prompt showed, stored once
+
+Each flush writes a *new* shard to a temporary name, fsyncs it and renames it
+into place, so a crash (even ``kill -9``) never corrupts what was written; a
+writer re-opened on the same folder continues the shard numbering.  Read with
+``datasets.load_dataset("parquet", data_files="OUT/trajectories/*.parquet")`` or
+:func:`read_trajectories`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TURN_SCHEMA = pa.schema(
+    [
+        ("env_id", pa.string()),
+        ("seed", pa.int64()),
+        ("group_id", pa.int64()),
+        ("episode_id", pa.int64()),
+        ("copy", pa.int32()),
+        ("turn", pa.int32()),
+        ("agent", pa.string()),
+        ("role", pa.string()),
+        ("shown_role", pa.string()),
+        ("phase", pa.string()),
+        ("round", pa.int32()),
+        ("policy", pa.string()),
+        ("trainable", pa.bool_()),
+        ("prompt", pa.string()),
+        ("images", pa.list_(pa.string())),
+        ("completion", pa.string()),
+        ("token_ids", pa.list_(pa.int32())),
+        ("logprobs", pa.list_(pa.float32())),
+        ("prompt_token_ids", pa.list_(pa.int32())),
+        ("finish_reason", pa.string()),
+        ("reward", pa.float64()),
+        ("episode_reward", pa.float64()),
+        ("episode_status", pa.string()),
+        ("info", pa.string()),
+    ]
+)
+
+
+def to_jsonable(value: Any, depth: int = 0) -> Any:
+    """Turn infos into JSON: images and other objects become short strings, NaN becomes None."""
+    if depth > 8:
+        return repr(value)[:200]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        try:
+            return to_jsonable(value.item(), depth + 1)
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "size") and hasattr(value, "mode"):
+        return f"<image {value.size[0]}x{value.size[1]}>"
+    if hasattr(value, "to_clevr_json"):
+        return value.to_clevr_json()
+    if hasattr(value, "to_dict"):
+        return to_jsonable(value.to_dict(), depth + 1)
+    return repr(value)[:500]
+
+
+class TrajectoryWriter:
+    """Appends turn records to Parquet shards and stores prompt images as PNG files."""
+
+    def __init__(self, out_dir: str | Path, *, shard_rows: int = 2000, image_cache: int = 512):
+        self.root = Path(out_dir)
+        self.traj_dir = self.root / "trajectories"
+        self.image_dir = self.root / "images"
+        self.traj_dir.mkdir(parents=True, exist_ok=True)
+        self.image_dir.mkdir(parents=True, exist_ok=True)
+        self.shard_rows = shard_rows
+        self._rows: list[dict[str, Any]] = []
+        self._image_refs: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+        self._image_cache = image_cache
+        existing = sorted(self.traj_dir.glob("part-*.parquet"))
+        self._next_shard = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=-1)
+        self.rows_written = 0
+
+    def image_ref(self, image: Any) -> str:
+        """Store ``image`` (once per content) and return its path relative to the output dir."""
+        key = id(image)
+        hit = self._image_refs.get(key)
+        if hit is not None and hit[0] is image:
+            self._image_refs.move_to_end(key)
+            return hit[1]
+        digest = hashlib.sha256()
+        digest.update(f"{image.mode}|{image.size}|".encode())
+        digest.update(image.tobytes())
+        rel = f"images/{digest.hexdigest()[:32]}.png"
+        path = self.root / rel
+        if not path.exists():
+            buf = io.BytesIO()
+            image.save(buf, format="PNG", compress_level=1)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(buf.getvalue())
+            os.replace(tmp, path)
+        self._image_refs[key] = (image, rel)  # keep the object alive so ids stay unique
+        if len(self._image_refs) > self._image_cache:
+            self._image_refs.popitem(last=False)
+        return rel
+
+    def prompt_json(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+        """Serialise chat messages with images replaced by file references."""
+        refs: list[str] = []
+        out = []
+        for msg in messages:
+            content = msg.get("content", [])
+            if isinstance(content, str):
+                out.append({"role": msg["role"], "content": content})
+                continue
+            parts = []
+            for part in content:
+                if part.get("type") == "image":
+                    ref = self.image_ref(part["image"])
+                    refs.append(ref)
+                    parts.append({"type": "image", "image": ref})
+                else:
+                    parts.append({"type": "text", "text": part.get("text", "")})
+            out.append({"role": msg["role"], "content": parts})
+        return json.dumps(out, ensure_ascii=False), refs
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Buffer rows (dicts with :data:`TURN_SCHEMA`'s columns); flush when the shard is full."""
+        self._rows.extend(rows)
+        if len(self._rows) >= self.shard_rows:
+            self.flush()
+
+    def flush(self) -> Path | None:
+        """Write buffered rows as one new shard, atomically; return its path."""
+        if not self._rows:
+            return None
+        table = pa.Table.from_pylist(self._rows, schema=TURN_SCHEMA)
+        path = self.traj_dir / f"part-{self._next_shard:05d}.parquet"
+        tmp = self.traj_dir / f".part-{self._next_shard:05d}.parquet.tmp"
+        pq.write_table(table, tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        self._next_shard += 1
+        self.rows_written += len(self._rows)
+        self._rows = []
+        return path
+
+    def close(self) -> None:
+        """Flush what is left."""
+        self.flush()
+
+    def __enter__(self) -> TrajectoryWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def shard_paths(out_dir: str | Path) -> list[Path]:
+    """Return the complete shards of an output folder, in order."""
+    return sorted((Path(out_dir) / "trajectories").glob("part-*.parquet"))
+
+
+def read_trajectories(out_dir: str | Path) -> pa.Table:
+    """Read every shard of an output folder into one Arrow table."""
+    paths = shard_paths(out_dir)
+    if not paths:
+        return TURN_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(p, schema=TURN_SCHEMA) for p in paths])
