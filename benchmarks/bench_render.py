@@ -75,10 +75,12 @@ def dash_bomb(segments: int = 4000) -> str:
     )
 
 
-def plain_pass(svgs: list[bytes]) -> tuple[float, int]:
+def plain_pass(svgs: list[bytes]) -> tuple[float, int, float]:
+    """Return (wall seconds, number ok, CPU seconds) of rendering in this process."""
     import cairosvg
 
     ok = 0
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for s in svgs:
         try:
@@ -86,7 +88,7 @@ def plain_pass(svgs: list[bytes]) -> tuple[float, int]:
             ok += 1
         except Exception:
             pass
-    return time.perf_counter() - t0, ok
+    return time.perf_counter() - t0, ok, time.process_time() - c0
 
 
 def worker_cpu(r: SVGRenderer) -> float:
@@ -130,14 +132,16 @@ def main() -> None:
         cold = time.perf_counter() - t0
         n_workers = r.n_workers
         # Interleave plain and sandbox passes so background load hits both alike.
-        plain_ts, warm, ratios, cores = [], [], [], []
+        plain_ts, warm, ratios, cores, cpu_ratios = [], [], [], [], []
         for _ in range(args.repeat):
-            pt, n_plain_ok = plain_pass(svgs)
-            cpu0 = worker_cpu(r)
+            pt, n_plain_ok, pcpu = plain_pass(svgs)
+            cpu0, pc0 = worker_cpu(r), time.process_time()
             t1 = time.perf_counter()
             res = r.render_batch(svgs)
             st = time.perf_counter() - t1
-            cores.append((worker_cpu(r) - cpu0) / st)
+            wcpu = worker_cpu(r) - cpu0
+            cores.append(wcpu / st)
+            cpu_ratios.append((wcpu + time.process_time() - pc0) / pcpu)
             plain_ts.append(pt)
             warm.append(st)
             ratios.append(st / pt)
@@ -153,6 +157,8 @@ def main() -> None:
     print(f"RATIO sandbox/plain (warm, best/best): {warm_t / plain_t:.3f}  (target <= 1.25); "
           f"paired passes: {', '.join(f'{x:.2f}' for x in ratios)}")
     print(f"RATIO sandbox/plain (cold, incl. worker start-up): {cold / plain_t:.3f}")
+    print(f"CPU-time ratio (workers + caller) / plain, load-independent overhead: "
+          f"{min(cpu_ratios):.3f} best, {sorted(cpu_ratios)[len(cpu_ratios) // 2]:.3f} median")
 
     with SVGRenderer(workers=1) as r1:
         r1.render_batch(svgs[:2])

@@ -227,6 +227,17 @@ def test_png_bytes_roundtrip() -> None:
         assert b"tIME" not in data and b"tEXt" not in data
 
 
+def test_pair_raises_lower_bound_for_edit() -> None:
+    for seed in range(5):
+        p = make_pair(rng(seed), edit_kind="remove", num_changes=3, num_objects=(3, 5))
+        assert len(p.original.objects) >= 4 and len(p.modified.objects) == len(
+            p.original.objects) - 3
+    with pytest.raises(ValueError, match="needs scenes"):
+        make_pair(rng(0), edit_kind="remove", num_changes=3, num_objects=3)
+    with pytest.raises(ValueError, match="unknown edit kind"):
+        make_pair(rng(0), edit_kind="swap")
+
+
 def test_pair_custom_size() -> None:
     p = make_pair(rng(3), width=320, height=240, num_objects=4)
     assert p.original_image.size == (320, 240) and p.modified_image.size == (320, 240)

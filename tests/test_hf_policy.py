@@ -75,6 +75,9 @@ def test_batch_of_three_with_n2(policy: HFPolicy) -> None:
             assert len(c.token_ids) == 24 and not eos.intersection(c.token_ids)
         assert c.prompt_token_ids and c.meta["prompt_tokens"] == len(c.prompt_token_ids)
     assert [results[i][0].meta["num_images"] for i in range(3)] == [1, 2, 0]
+    # the tiny model's built-in stop rule: with room, most answers end on their own
+    long = policy.generate(_batch(), SamplingParams(max_new_tokens=200, n=2, seed=1))
+    assert any(c.finish_reason == "stop" for c in _flat(long))
     # the prompts are the unpadded processor outputs, with image tokens expanded
     image_id = policy.image_token_id
     assert results[0][0].prompt_token_ids.count(image_id) > 1

@@ -207,7 +207,7 @@ def test_hostile_corpus(server, secrets):
         accepted = cases[name][1]
         if res.status not in accepted:
             failures.append(f"{name}: {res.status.value} ({res.message[:120]})")
-        if res.seconds > HANG + 1.0:
+        if res.seconds > HANG + 3.0:  # slack for a loaded 2-core machine
             failures.append(f"{name}: took {res.seconds:.2f}s")
         if res.png is not None:
             n = red_pixels(res.png)

@@ -406,12 +406,14 @@ class HFPolicy(Policy):
         from transformers import GenerationConfig
 
         greedy = sampling.temperature is None or sampling.temperature <= 0
+        # Every sampling knob is explicit so a model's own generation_config.json
+        # (Qwen2.5-VL ships top_k=1, repetition_penalty=1.05 ...) cannot leak in.
         config = GenerationConfig(
             do_sample=not greedy,
             temperature=1.0 if greedy else float(sampling.temperature),
             top_p=1.0 if greedy else float(sampling.top_p),
-            top_k=0,
-            min_p=0.0,
+            top_k=50 if greedy else 0,  # 50 = "unset" for greedy (no warning)
+            min_p=None if greedy else 0.0,
             typical_p=1.0,
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,

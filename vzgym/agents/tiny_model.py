@@ -6,7 +6,8 @@ builds its own default model in-process:
 * a real ``Qwen2_5_VLForConditionalGeneration`` from a small config (2 text
   layers and 2 vision blocks, hidden size 64), with random weights drawn from
   numpy's ``PCG64`` generator seeded per tensor (so they do not depend on the
-  init code of a particular transformers release);
+  init code of a particular transformers release), plus a hand-set stop rule
+  so sampled answers end after a few dozen tokens (see ``_SENTENCE_WEIGHT``);
 * a byte-level BPE tokenizer (Qwen2's pre-tokenizer and decoder) whose merges
   are learnt in pure Python from a fixed built-in English text, plus Qwen2.5-VL's
   special tokens and its chat template;
@@ -139,13 +140,23 @@ _VISION_CONFIG: dict[str, Any] = {
 }
 #: Std of the normal init of matrices and embeddings (norm weights are 1, biases 0).
 _INIT_STD = 0.02
-#: Stop bias: every token embedding gets a constant ``1.0`` in hidden dim 0, which
-#: dominates the (otherwise tiny) residual stream; the ``<|im_end|>`` row of
-#: ``lm_head`` reads that dimension with this weight, the other rows ignore it.
-#: The result is a random model that ends its answers after a few dozen tokens
-#: (about 35 on average, geometric-like) instead of always running to
-#: ``max_new_tokens``.
-_STOP_WEIGHT = 0.3
+#: Stop rule baked into the random weights: every token embedding gets a
+#: constant ``1.0`` in hidden dim 0, and tokens that end a sentence (their text
+#: contains ``.``, ``!`` or ``?``) also ``1.0`` in dim 1.  These dominate the
+#: (otherwise tiny) residual stream.  ``lm_head`` rows of sentence-end tokens
+#: read dim 0 with ``_SENTENCE_WEIGHT`` (sentence ends are a bit more likely),
+#: the ``<|im_end|>`` row reads dim 1 with ``_SENTENCE_STOP_WEIGHT`` (after a
+#: sentence end, stopping is likely); no other row reads dims 0-1.  Sampled at
+#: temperature 1 the random model thus answers with ~40 tokens on average
+#: (instead of always running to ``max_new_tokens``), usually ending in
+#: punctuation.
+_SENTENCE_WEIGHT = 0.45
+_SENTENCE_STOP_WEIGHT = 1.4
+_SENTENCE_END_CHARS = ".!?"
+#: ``lm_head`` is drawn with this larger std so that the next-token distribution
+#: is not flat and greedy decoding depends on the input (it then loops, as
+#: random models do, instead of always picking the boosted sentence end).
+_HEAD_STD = 1.0
 
 #: The fixed English text the tokenizer's merges are learnt from.
 _CORPUS = """
@@ -346,6 +357,16 @@ def _init_tensor(name: str, shape: tuple[int, ...], seed: int) -> Any:
     return (rng.standard_normal(shape, dtype=np.float32) * np.float32(_INIT_STD)).astype(np.float32)
 
 
+def _sentence_end_mask(tokenizer: Any) -> list[float]:
+    """1.0 for (non-special) tokens whose text contains a sentence end, else 0.0."""
+    special = set(tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS)))
+    mask = []
+    for idx in range(len(tokenizer)):
+        text = "" if idx in special else tokenizer.decode([idx])
+        mask.append(1.0 if any(ch in text for ch in _SENTENCE_END_CHARS) else 0.0)
+    return mask
+
+
 def build_model(tokenizer: Any, *, seed: int = 0) -> Any:
     """Build the tiny ``Qwen2_5_VLForConditionalGeneration`` with deterministic random weights."""
     import torch
@@ -361,10 +382,15 @@ def build_model(tokenizer: Any, *, seed: int = 0) -> Any:
                 value = _init_tensor(name, tuple(param.shape), seed)
                 param.copy_(torch.from_numpy(value))
         im_end = config.text_config.eos_token_id
-        model.get_input_embeddings().weight[:, 0] = 1.0
+        embed = model.get_input_embeddings().weight
+        embed[:, 0] = 1.0
+        embed[:, 1] = torch.tensor(_sentence_end_mask(tokenizer), dtype=embed.dtype)
         head = model.get_output_embeddings().weight
-        head[:, 0] = 0.0
-        head[im_end, 0] = _STOP_WEIGHT
+        head *= _HEAD_STD / _INIT_STD
+        head[:, :2] = 0.0
+        sentence_end = embed[:, 1] > 0
+        head[sentence_end, 0] = _SENTENCE_WEIGHT
+        head[im_end, 1] = _SENTENCE_STOP_WEIGHT
     model.generation_config = GenerationConfig(
         bos_token_id=config.text_config.bos_token_id,
         eos_token_id=[config.text_config.eos_token_id, config.text_config.bos_token_id],

@@ -10,8 +10,6 @@ from vzgym.plugins.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: Any) -> None:
     """Attach commands that live outside :mod:`vzgym.cli`."""
-    try:
-        from vzgym.render.command import render_command
-    except ImportError:  # renderer extra not installed
-        return
+    from vzgym.render.command import render_command
+
     cli.add_command(render_command)

@@ -4,7 +4,8 @@ Edit kinds (:data:`EDIT_KINDS`):
 
 ``replace`` (default)
     ``num_changes`` objects get a new shape *and* a new colour (both differ from the
-    old ones); position, size, material and rotation stay.
+    old ones); position, size, material and rotation stay.  Up to 8 draws are tried
+    so that the new (possibly taller) shape keeps every object mostly visible.
 ``attribute``
     ``num_changes`` objects each change exactly one attribute (``color``, ``shape``,
     ``material`` or ``size``, drawn at random; a size change that would collide or

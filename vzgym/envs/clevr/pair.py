@@ -67,12 +67,26 @@ def make_pair(
     """Sample a scene, edit it and render both versions.
 
     All randomness comes from ``rng``: the same seed gives the same scenes and
-    byte-identical PNGs.  Raises :class:`ValueError` for an impossible edit request
-    (see :func:`~vzgym.envs.clevr.edits.edit_scene`); a request that is possible
-    in general but not for the sampled scene (e.g. ``remove`` 3 of 3 objects) also
-    raises, so choose ``num_objects`` accordingly.
+    byte-identical PNGs.
+
+    The lower bound of ``num_objects`` is raised so that the edit is always
+    possible: to ``num_changes`` for ``replace``/``attribute``/``move`` and to
+    ``num_changes + 1`` for ``remove`` (one object must remain).  If the upper bound
+    is below that, or the edit is otherwise impossible (unknown kind, too many
+    objects after ``add`` ...), :class:`ValueError` is raised.
     """
-    scene = sample_scene(rng, num_objects=num_objects, width=width, height=height)
+    if isinstance(num_objects, (int, np.integer)):
+        lo = hi = int(num_objects)
+    else:
+        lo, hi = (int(v) for v in num_objects)
+    need = num_changes + 1 if edit_kind == "remove" else (
+        num_changes if edit_kind in ("replace", "attribute", "move") else 1)
+    if isinstance(num_changes, int) and need > lo:
+        if need > hi:
+            raise ValueError(f"a {edit_kind!r} edit of {num_changes} objects needs scenes of "
+                             f">= {need} objects, but num_objects={num_objects!r}")
+        lo = need
+    scene = sample_scene(rng, num_objects=(lo, hi), width=width, height=height)
     modified, changes = edit_scene(scene, rng, kind=edit_kind, num_changes=num_changes)
     return ImagePair(
         original=scene,

@@ -177,8 +177,7 @@ def _cube_corners(o: SceneObject) -> np.ndarray:
     s = o.radius / math.sqrt(2.0)
     th = math.radians(o.rotation)
     c, sn = math.cos(th), math.sin(th)
-    local = _CUBE_CORNERS * np.array([s, s, 2 * s])
-    local[:, 2] = np.where(_CUBE_CORNERS[:, 2] > 0, 2 * s, 0.0)
+    local = _CUBE_CORNERS * np.array([s, s, 2 * s])  # z in {0, 2s}: height r * sqrt(2)
     x = local[:, 0] * c - local[:, 1] * sn + o.x
     y = local[:, 0] * sn + local[:, 1] * c + o.y
     return np.stack([x, y, local[:, 2]], axis=1)
@@ -273,7 +272,7 @@ def _sphere_maps(material: str, lq: tuple[int, int, int], vq: tuple[int, int, in
     return ndl, spec, env, alpha
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _sphere_base(material: str, color: str, lq: tuple[int, int, int], vq: tuple[int, int, int],
                  ambient: float, intensity: float) -> tuple[Image.Image, Image.Image]:
     """Tinted sphere sprite and alpha mask at ``_SPRITE_RES`` pixels."""
@@ -289,7 +288,7 @@ def _sphere_base(material: str, color: str, lq: tuple[int, int, int], vq: tuple[
     return img, mask
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _sphere_sprite(material: str, color: str, diameter: int, lq: tuple[int, int, int],
                    vq: tuple[int, int, int], ambient: float, intensity: float
                    ) -> tuple[Image.Image, Image.Image]:
