@@ -14,7 +14,11 @@ def run_vzgym(*args, env=None, input=None, timeout=120, check=True):
     """Run the real ``vzgym`` script in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
-        [VZGYM, *args], capture_output=True, text=True, env=full_env, input=input,
+        [VZGYM, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
         timeout=timeout,
     )
     if check and proc.returncode != 0:

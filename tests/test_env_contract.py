@@ -23,8 +23,11 @@ def pair_folder(tmp_path_factory):
 # Envs that need constructor arguments to exist at all.
 REQUIRED_KWARGS = {"spy-pairs": lambda folder: {"folder": str(folder)}}
 # Small settings to keep the suite fast; the defaults are exercised elsewhere.
-FAST_KWARGS = {"svg-propose": {"num_proposals": 2}, "svg-codegen": {"num_proposals": 2},
-               "svg-solve": {"num_items": 2}}
+FAST_KWARGS = {
+    "svg-propose": {"num_proposals": 2},
+    "svg-codegen": {"num_proposals": 2},
+    "svg-solve": {"num_items": 2},
+}
 
 
 def make(env_id, pair_folder):
@@ -53,8 +56,12 @@ def test_pettingzoo_parallel_api(env_id, pair_folder):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"decision": "observer", "observer_samples": 2}, {"spy_view": "identical"},
-               {"spy_view": "blank", "reveal_roles": False, "num_players": 5, "clue_rounds": 1}]
+    "kwargs",
+    [
+        {"decision": "observer", "observer_samples": 2},
+        {"spy_view": "identical"},
+        {"spy_view": "blank", "reveal_roles": False, "num_players": 5, "clue_rounds": 1},
+    ],
 )
 def test_check_env_spy_variants(kwargs):
     check_env(vzgym.make("spy-clevr", **kwargs))

@@ -15,7 +15,9 @@ def installed_example():
     pip = [sys.executable, "-m", "pip"]
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-build-isolation", "-q", str(EXAMPLE)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     yield
     subprocess.run([*pip, "uninstall", "-y", "-q", "vzgym-odd-one-out"], capture_output=True)
@@ -47,7 +49,8 @@ print("ok")
 
 
 def test_play_the_plugin_game(installed_example, tmp_path):
-    proc = run_vzgym("play", "--env", "odd-one-out", "--seed", "2", "--image-dir", str(tmp_path),
-                     input="3\n")
+    proc = run_vzgym(
+        "play", "--env", "odd-one-out", "--seed", "2", "--image-dir", str(tmp_path), input="3\n"
+    )
     assert "Game over: rewards" in proc.stdout
     assert list(Path(tmp_path).glob("*.png"))

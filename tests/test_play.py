@@ -10,8 +10,17 @@ from conftest import VZGYM, run_vzgym
 def test_play_with_piped_stdin(tmp_path):
     answers = "a red cube\n:help\n:image\n:log\nblue sphere\n2\n"
     proc = run_vzgym(
-        "play", "--env", "spy-clevr", "--seat", "1", "--seed", "7", "--image-dir", str(tmp_path),
-        input=answers, env={"TERM": "xterm"},
+        "play",
+        "--env",
+        "spy-clevr",
+        "--seat",
+        "1",
+        "--seed",
+        "7",
+        "--image-dir",
+        str(tmp_path),
+        input=answers,
+        env={"TERM": "xterm"},
     )
     out = proc.stdout
     assert "you are player_1" in out
@@ -46,7 +55,8 @@ def test_play_under_tmux(tmp_path):
     def screen():
         return subprocess.run(
             ["tmux", "capture-pane", "-p", "-S", "-200", "-t", session],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
     def wait_for(text, timeout=60):

@@ -90,8 +90,6 @@ def test_frozen_roles_are_not_trainable(tmp_path):
     assert {r["trainable"] for r in table if r["role"] == "civilian"} == {True}
 
 
-
-
 def test_a_failed_game_does_not_stop_the_batch(tmp_path):
     class FailSomeGames(Policy):
         def generate(self, observations, sampling=None):
@@ -103,7 +101,8 @@ def test_a_failed_game_does_not_stop_the_batch(tmp_path):
             ]
 
     summary = run_rollouts(
-        RolloutConfig("spy-clevr", games=6, group=1), PolicyMap(SeatPolicy("f", FailSomeGames())),
+        RolloutConfig("spy-clevr", games=6, group=1),
+        PolicyMap(SeatPolicy("f", FailSomeGames())),
         str(tmp_path),
     )
     rows = read_trajectories(tmp_path).to_pylist()
@@ -155,13 +154,27 @@ def test_sampling_n_is_forced_to_one_per_seat(tmp_path):
             seen.append(sampling.n)
             return [[Completion("\\boxed{1}")] for _ in observations]
 
-    run_rollouts(RolloutConfig("spy-clevr", games=1, group=2, sampling=SamplingParams(n=4)),
-                 PolicyMap(SeatPolicy("s", Spy())))
+    run_rollouts(
+        RolloutConfig("spy-clevr", games=1, group=2, sampling=SamplingParams(n=4)),
+        PolicyMap(SeatPolicy("s", Spy())),
+    )
     assert set(seen) == {1}
 
 
 def test_cli_rollout(tmp_path, vzgym_cli):
-    out = vzgym_cli("rollout", "--env", "spy-clevr", "--policy", "scripted", "--games", "2",
-                    "--group", "2", "--out", str(tmp_path), "--no-progress").stdout
+    out = vzgym_cli(
+        "rollout",
+        "--env",
+        "spy-clevr",
+        "--policy",
+        "scripted",
+        "--games",
+        "2",
+        "--group",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ).stdout
     assert "games 2, episodes 4" in out and "spy found rate" in out
     assert len(read_trajectories(tmp_path)) == 4 * 11

@@ -28,7 +28,9 @@ def play(env, actions_for, seed=0, pair=None):
 
 def test_turn_order_and_stages(pair):
     env = vzgym.make("spy-clevr", num_players=4, clue_rounds=2)
-    seen, rewards, terms, infos = play(env, lambda a, o, s: f"thought {s} \\boxed{{clue {s}}}", pair=pair)
+    seen, rewards, terms, infos = play(
+        env, lambda a, o, s: f"thought {s} \\boxed{{clue {s}}}", pair=pair
+    )
     # 2 rounds x 4 speakers, one at a time, then one decision step
     order = [list(o) for o in seen]
     assert order[:8] == [["player_1"], ["player_2"], ["player_3"], ["player_4"]] * 2
@@ -100,8 +102,9 @@ def test_votes_and_rewards_end_to_end(pair):
 
 
 def test_observer_mode_judges_vote(pair):
-    env = vzgym.make("spy-clevr", num_players=4, clue_rounds=1, decision="observer",
-                     observer_samples=3)
+    env = vzgym.make(
+        "spy-clevr", num_players=4, clue_rounds=1, decision="observer", observer_samples=3
+    )
     seen, rewards, _, infos = play(
         env, lambda a, o, s: "\\boxed{1}" if o.phase == "decision" else "\\boxed{c}", pair=pair
     )
