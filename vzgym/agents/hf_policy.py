@@ -32,6 +32,10 @@ recomputes with a plain forward pass over prompt + completion (see
 :meth:`HFPolicy.completion_logprobs`).  It is *not* renormalised for ``top_p``
 truncation nor for the suppressed special tokens: with ``top_p < 1`` the true
 sampling probability of a token is somewhat higher than reported.
+
+Memory: ``generate`` keeps the raw logits of every step (``rows x steps x
+vocab`` in the model's dtype) until the logprobs are taken; with a 150k vocab
+bound ``max_batch_size`` accordingly.
 """
 
 from __future__ import annotations
@@ -280,8 +284,8 @@ class HFPolicy(Policy):
 
         * ``input_ids`` / ``attention_mask``: ``[rows, L]`` long tensors, *left*
           padded with the pad token (the prompt ends at column ``L - 1``);
-        * ``pixel_values``: ``[total_patches, C*T*P*P]`` float patches of all
-          images of all rows, concatenated in row order;
+        * ``pixel_values``: ``[total_patches, C*T*P*P]`` patches (in the model's
+          dtype) of all images of all rows, concatenated in row order;
         * ``image_grid_thw``: ``[num_images, 3]`` (temporal, height, width) patch
           grid of each image, in the same order;
         * whatever else the processor emits (``mm_token_type_ids`` in recent
@@ -296,7 +300,13 @@ class HFPolicy(Policy):
         rows_i = [i for i in images for _ in range(repeat)]
         inputs = self._process(rows_p, rows_i)
         self._check(inputs, [len(i) for i in rows_i])
-        return {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+        return self._to_device(inputs)
+
+    def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        moved = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+        if "pixel_values" in moved:
+            moved["pixel_values"] = moved["pixel_values"].to(self.model.dtype)
+        return moved
 
     def _render(self, observations: Sequence[Observation]) -> tuple[list[str], list[list[Any]]]:
         prompts: list[str] = []
@@ -435,9 +445,7 @@ class HFPolicy(Policy):
     ) -> list[Completion]:
         inputs = self._process(prompts, images)
         self._check(inputs, [len(i) for i in images])
-        inputs = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
-        if "pixel_values" in inputs:
-            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        inputs = self._to_device(inputs)
         prompt_len = int(inputs["input_ids"].shape[1])
         t0 = time.perf_counter()
         out = self.model.generate(**inputs, **self._generation_kwargs(sampling))
@@ -445,12 +453,12 @@ class HFPolicy(Policy):
         new_tokens = out.sequences[:, prompt_len:]
         temperature = float(sampling.temperature) if sampling.temperature else 0.0
         scale = temperature if temperature > 0 else 1.0
-        if out.logits:
-            logits = torch.stack(list(out.logits), dim=1).float()  # [rows, steps, vocab]
-            logp = torch.log_softmax(logits / scale, dim=-1)
-            token_logp = logp.gather(-1, new_tokens[:, : logp.shape[1]].unsqueeze(-1)).squeeze(-1)
-        else:
-            token_logp = torch.zeros(new_tokens.shape, dtype=torch.float32)
+        # one step at a time: never materialise a float32 [rows, steps, vocab] copy
+        token_logp = torch.zeros(new_tokens.shape, dtype=torch.float32)
+        for step, step_logits in enumerate(out.logits or ()):
+            logp = torch.log_softmax(step_logits.float() / scale, dim=-1)
+            token_logp[:, step] = logp.gather(-1, new_tokens[:, step : step + 1])[:, 0].cpu()
+        del out
         eos = torch.tensor(self.eos_token_ids, device=new_tokens.device)
         completions: list[Completion] = []
         for r in range(new_tokens.shape[0]):
@@ -513,8 +521,6 @@ class HFPolicy(Policy):
         if "mm_token_type_ids" in full:
             zeros = torch.zeros_like(comp)
             full["mm_token_type_ids"] = torch.cat([full["mm_token_type_ids"], zeros], dim=1)
-        if "pixel_values" in full:
-            full["pixel_values"] = full["pixel_values"].to(self.model.dtype)
         with torch.set_grad_enabled(grad), self._threads():
             logits = self.model(**full, use_cache=False).logits[:, prompt_len - 1 : -1].float()
             logp = torch.log_softmax(logits / (temperature or 1.0), dim=-1)

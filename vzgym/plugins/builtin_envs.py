@@ -41,3 +41,8 @@ def register_envs(register: Any) -> None:
         description="MM-Zero SVG world, Solver role: answer a question about a rendered SVG.",
         scripted_policy=svg_bots,
     )
+    register(
+        "toy-color",
+        "vzgym.envs.toy:ToyColorEnv",
+        description="Toy: answer the letter of the square's colour (checks that training learns).",
+    )

@@ -1,0 +1,423 @@
+"""Which spy-game stage to train: Vision-Zero's Iterative-SPO phase controller.
+
+Vision-Zero alternates between training the **decision** stage (voting) and
+the **clue** stage.  Schedules (all share the :class:`PhaseSchedule` API):
+
+* :class:`PhaseController` (spec ``"adaptive"``, the default) — starts in
+  ``decision``; keeps bias-corrected EMAs (``ρ = 0.95``) of the vote accuracy
+  and the N/A rate; switches ``decision → clue`` when ``acc ≥ 0.9`` and
+  ``N/A ≤ 0.1`` (voting is solved: make the clues harder), and
+  ``clue → decision`` when ``1 − acc ≥ 0.4`` or ``N/A ≥ 0.5`` (clues got too
+  hard for the voters), never before ``K_min = 5`` steps in a phase.
+* :class:`FixedCycle` (``"fixed-cycle:N"``) — ``N`` steps of decision, ``N`` of
+  clue, and so on; this is what Vision-Zero's released trainer does
+  (``training_phase=interactive``, ``interactive_cycle_length``).
+* :class:`FixedPhase` (``"fixed:clue"`` / ``"fixed:decision"``) — never switches.
+
+**EMAs run across phases.**  Votes are cast every step whichever stage is
+trained (the clue rewards are computed from them), so the accuracy and N/A
+rate are measured every step; the EMAs keep averaging them through switches
+instead of restarting (restarting would blind the controller for several
+steps after each switch, on top of ``K_min``).  ``reset_on_switch=True``
+restarts them (and their bias correction) at each switch instead.  The
+released Vision-Zero code has no adaptive controller (only the fixed cycle),
+so this is our reading of the paper.
+
+Call :meth:`update` once after every training step with that step's metrics;
+it returns the phase to train at the next step.  Switches are appended to
+``.switches`` as ``{"step", "from", "to", "acc_ema", "na_ema"}`` and logged at
+INFO level on the ``vzgym.trainers.phase`` logger.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("decision", "clue")
+PHASE_SPECS = ("adaptive", "fixed-cycle:N", "fixed:clue", "fixed:decision")
+
+
+def _check_phase(phase: str, what: str = "phase") -> str:
+    if phase not in PHASES:
+        raise ValueError(f"{what} must be one of {PHASES}, got {phase!r}")
+    return phase
+
+
+def _other(phase: str) -> str:
+    return "clue" if phase == "decision" else "decision"
+
+
+class PhaseSchedule(ABC):
+    """Common API of the phase schedules: ``phase``, ``update``, ``switches``, state."""
+
+    def __init__(self) -> None:
+        self.switches: list[dict[str, Any]] = []
+
+    @property
+    @abstractmethod
+    def phase(self) -> str:
+        """The phase to train at the current (next) step."""
+
+    @abstractmethod
+    def update(
+        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
+    ) -> str:
+        """Record the metrics of finished step ``step``; return the phase of the next step."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable state from which :meth:`load_state_dict` resumes exactly."""
+
+    @abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state returned by :meth:`state_dict`."""
+
+    def _switch(self, step: int, to: str, acc_ema: float | None, na_ema: float | None) -> None:
+        event = {"step": int(step), "from": _other(to), "to": to, "acc_ema": acc_ema,
+                 "na_ema": na_ema}
+        self.switches.append(event)
+        logger.info(
+            "phase switch at step %d: %s -> %s (acc_ema=%s, na_ema=%s)",
+            step, event["from"], to, _fmt(acc_ema), _fmt(na_ema),
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _check_rate(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return value
+
+
+class _BiasCorrectedEMA:
+    """``m ← ρ m + (1 − ρ) x`` from ``m = 0``; :attr:`value` is ``m / (1 − ρ^t)``."""
+
+    def __init__(self, rho: float) -> None:
+        self.rho = rho
+        self.raw = 0.0
+        self.count = 0
+
+    def update(self, x: float) -> None:
+        self.raw = self.rho * self.raw + (1.0 - self.rho) * x
+        self.count += 1
+
+    @property
+    def value(self) -> float | None:
+        if self.count == 0:
+            return None
+        return self.raw / (1.0 - self.rho**self.count)
+
+    def reset(self) -> None:
+        self.raw, self.count = 0.0, 0
+
+
+class PhaseController(PhaseSchedule):
+    """Adaptive Iterative-SPO schedule driven by vote accuracy and N/A rate.
+
+    Args:
+        rho: EMA decay of both metrics (bias-corrected: ``m̂ = m / (1 − ρ^t)``).
+        acc_to_clue: switch decision → clue when ``acc_ema ≥ acc_to_clue`` ...
+        na_to_clue: ... and ``na_ema ≤ na_to_clue``.
+        err_to_decision: switch clue → decision when ``1 − acc_ema ≥ err_to_decision`` ...
+        na_to_decision: ... or ``na_ema ≥ na_to_decision``.
+        k_min: minimum number of steps in a phase before it may switch.
+        start: the first phase (``"decision"``).
+        reset_on_switch: restart both EMAs at each switch (default: keep running).
+
+    A step whose metric is None (or NaN: no votes were cast) leaves that EMA
+    unchanged; no switch happens while an EMA it needs has no value yet.
+    """
+
+    def __init__(
+        self,
+        rho: float = 0.95,
+        acc_to_clue: float = 0.9,
+        na_to_clue: float = 0.1,
+        err_to_decision: float = 0.4,
+        na_to_decision: float = 0.5,
+        k_min: int = 5,
+        start: str = "decision",
+        reset_on_switch: bool = False,
+    ) -> None:
+        super().__init__()
+        if not (isinstance(rho, (int, float)) and 0.0 < rho < 1.0):
+            raise ValueError(f"rho must be in (0, 1), got {rho!r}")
+        for name, value in (
+            ("acc_to_clue", acc_to_clue),
+            ("na_to_clue", na_to_clue),
+            ("err_to_decision", err_to_decision),
+            ("na_to_decision", na_to_decision),
+        ):
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+        if isinstance(k_min, bool) or not isinstance(k_min, int) or k_min < 1:
+            raise ValueError(f"k_min must be an integer >= 1, got {k_min!r}")
+        self.rho = float(rho)
+        self.acc_to_clue = float(acc_to_clue)
+        self.na_to_clue = float(na_to_clue)
+        self.err_to_decision = float(err_to_decision)
+        self.na_to_decision = float(na_to_decision)
+        self.k_min = k_min
+        self.reset_on_switch = bool(reset_on_switch)
+        self._phase = _check_phase(start, "start")
+        self._steps_in_phase = 0
+        self._acc = _BiasCorrectedEMA(self.rho)
+        self._na = _BiasCorrectedEMA(self.rho)
+
+    @property
+    def phase(self) -> str:
+        """The phase to train at the next step."""
+        return self._phase
+
+    @property
+    def acc_ema(self) -> float | None:
+        """Bias-corrected EMA of the vote accuracy (None before the first measurement)."""
+        return self._acc.value
+
+    @property
+    def na_ema(self) -> float | None:
+        """Bias-corrected EMA of the N/A rate (None before the first measurement)."""
+        return self._na.value
+
+    @property
+    def steps_in_phase(self) -> int:
+        """Steps trained in the current phase so far."""
+        return self._steps_in_phase
+
+    def update(
+        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
+    ) -> str:
+        """Fold in step ``step``'s vote accuracy and N/A rate; return the next step's phase."""
+        acc = _check_rate("vote_accuracy", vote_accuracy)
+        na = _check_rate("na_rate", na_rate)
+        if acc is not None:
+            self._acc.update(acc)
+        if na is not None:
+            self._na.update(na)
+        self._steps_in_phase += 1
+        if self._steps_in_phase < self.k_min:
+            return self._phase
+        acc_ema, na_ema = self._acc.value, self._na.value
+        switch = False
+        if self._phase == "decision":
+            switch = (
+                acc_ema is not None
+                and na_ema is not None
+                and acc_ema >= self.acc_to_clue
+                and na_ema <= self.na_to_clue
+            )
+        else:
+            switch = (acc_ema is not None and 1.0 - acc_ema >= self.err_to_decision) or (
+                na_ema is not None and na_ema >= self.na_to_decision
+            )
+        if switch:
+            self._phase = _other(self._phase)
+            self._steps_in_phase = 0
+            self._switch(step, self._phase, acc_ema, na_ema)
+            if self.reset_on_switch:
+                self._acc.reset()
+                self._na.reset()
+        return self._phase
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return options, phase, counters, raw EMAs and the switch log (JSON-safe)."""
+        return {
+            "kind": "adaptive",
+            "options": {
+                "rho": self.rho,
+                "acc_to_clue": self.acc_to_clue,
+                "na_to_clue": self.na_to_clue,
+                "err_to_decision": self.err_to_decision,
+                "na_to_decision": self.na_to_decision,
+                "k_min": self.k_min,
+                "reset_on_switch": self.reset_on_switch,
+            },
+            "phase": self._phase,
+            "steps_in_phase": self._steps_in_phase,
+            "acc": {"raw": self._acc.raw, "count": self._acc.count},
+            "na": {"raw": self._na.raw, "count": self._na.count},
+            "switches": [dict(s) for s in self.switches],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (options included) exactly."""
+        if state.get("kind", "adaptive") != "adaptive":
+            raise ValueError(f"not an adaptive phase-controller state: kind={state.get('kind')!r}")
+        fresh = PhaseController(**dict(state.get("options", {})))
+        for name in ("rho", "acc_to_clue", "na_to_clue", "err_to_decision", "na_to_decision",
+                     "k_min", "reset_on_switch"):
+            setattr(self, name, getattr(fresh, name))
+        self._phase = _check_phase(state["phase"])
+        self._steps_in_phase = int(state["steps_in_phase"])
+        self._acc = _BiasCorrectedEMA(self.rho)
+        self._acc.raw, self._acc.count = float(state["acc"]["raw"]), int(state["acc"]["count"])
+        self._na = _BiasCorrectedEMA(self.rho)
+        self._na.raw, self._na.count = float(state["na"]["raw"]), int(state["na"]["count"])
+        self.switches = [dict(s) for s in state.get("switches", [])]
+
+    def __repr__(self) -> str:
+        return (
+            f"PhaseController(phase={self._phase!r}, rho={self.rho}, k_min={self.k_min}, "
+            f"acc_ema={self.acc_ema}, na_ema={self.na_ema})"
+        )
+
+
+class FixedCycle(PhaseSchedule):
+    """``n`` steps of one phase, then ``n`` of the other, starting with ``start``.
+
+    The k-th call of :meth:`update` (counting from 0) finishes the step trained
+    in phase ``start`` if ``(k // n)`` is even, else the other phase; metrics
+    are accepted and ignored.
+    """
+
+    def __init__(self, n: int, start: str = "decision") -> None:
+        super().__init__()
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"fixed-cycle length must be an integer >= 1, got {n!r}")
+        self.n = n
+        self.start = _check_phase(start, "start")
+        self._done = 0
+
+    @property
+    def phase(self) -> str:
+        """The phase to train at the next step."""
+        return self.start if (self._done // self.n) % 2 == 0 else _other(self.start)
+
+    def update(
+        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
+    ) -> str:
+        """Count a finished step; return the next step's phase (metrics are ignored)."""
+        before = self.phase
+        self._done += 1
+        after = self.phase
+        if after != before:
+            self._switch(step, after, _check_rate("vote_accuracy", vote_accuracy),
+                         _check_rate("na_rate", na_rate))
+        return after
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``n``, ``start``, the number of finished steps and the switch log."""
+        return {
+            "kind": "fixed-cycle",
+            "n": self.n,
+            "start": self.start,
+            "done": self._done,
+            "switches": [dict(s) for s in self.switches],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output exactly."""
+        if state.get("kind") != "fixed-cycle":
+            raise ValueError(f"not a fixed-cycle state: kind={state.get('kind')!r}")
+        fresh = FixedCycle(int(state["n"]), str(state.get("start", "decision")))
+        self.n, self.start = fresh.n, fresh.start
+        self._done = int(state["done"])
+        self.switches = [dict(s) for s in state.get("switches", [])]
+
+    def __repr__(self) -> str:
+        return f"FixedCycle(n={self.n}, start={self.start!r}, phase={self.phase!r})"
+
+
+class FixedPhase(PhaseSchedule):
+    """Always the same phase (spec ``"fixed:clue"`` or ``"fixed:decision"``)."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__()
+        self._phase = _check_phase(phase)
+
+    @property
+    def phase(self) -> str:
+        """The (only) phase."""
+        return self._phase
+
+    def update(
+        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
+    ) -> str:
+        """Return the fixed phase (metrics are ignored)."""
+        return self._phase
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the phase."""
+        return {"kind": "fixed", "phase": self._phase}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
+        if state.get("kind") != "fixed":
+            raise ValueError(f"not a fixed-phase state: kind={state.get('kind')!r}")
+        self._phase = _check_phase(state["phase"])
+
+    def __repr__(self) -> str:
+        return f"FixedPhase({self._phase!r})"
+
+
+def _build(cls: type, args: tuple[Any, ...], options: Mapping[str, Any], spec: str) -> Any:
+    """Call ``cls(*args, **options)``, turning unknown options into a ValueError."""
+    params = [
+        p for p in inspect.signature(cls).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ][len(args):]
+    allowed = [p.name for p in params]
+    for key in options:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"phase schedule {spec!r} has no option {key!r}.{hint} "
+                f"Options: {', '.join(allowed) or 'none'}."
+            )
+    return cls(*args, **options)
+
+
+def make_phase_controller(spec: str = "adaptive", **options: Any) -> PhaseSchedule:
+    """Build a phase schedule from a spec string.
+
+    Args:
+        spec: ``"adaptive"`` (:class:`PhaseController`), ``"fixed-cycle:N"``
+            (:class:`FixedCycle` with ``n=N``), ``"fixed:clue"`` or
+            ``"fixed:decision"`` (:class:`FixedPhase`).
+        options: constructor options of the schedule (``rho``, ``k_min`` ...
+            for adaptive; ``start`` for fixed-cycle; none for fixed).
+
+    Raises:
+        ValueError: malformed spec, or an option the schedule does not take.
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"phase spec must be a string, got {spec!r}")
+    text = spec.strip()
+    if text == "adaptive":
+        return _build(PhaseController, (), options, text)
+    if text.startswith("fixed-cycle:"):
+        raw = text.split(":", 1)[1].strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(
+                f"bad phase spec {spec!r}: fixed-cycle needs a positive integer, "
+                "e.g. 'fixed-cycle:10'"
+            )
+        return _build(FixedCycle, (int(raw),), options, text)
+    if text.startswith("fixed:"):
+        phase = text.split(":", 1)[1].strip()
+        if phase not in PHASES:
+            raise ValueError(f"bad phase spec {spec!r}: use 'fixed:clue' or 'fixed:decision'")
+        return _build(FixedPhase, (phase,), options, text)
+    candidates = ["adaptive", "fixed-cycle:10", "fixed:clue", "fixed:decision"]
+    close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"bad phase spec {spec!r}.{hint} Use one of: {', '.join(PHASE_SPECS)}."
+    )
