@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -135,52 +136,6 @@ def play_command(
         raise click.ClickException(str(exc)) from exc
 
 
-def build_policy_map(
-    env_id: str,
-    policy: str,
-    role_policies: tuple[str, ...],
-    frozen: tuple[str, ...],
-    env_kwargs: dict[str, Any],
-    policy_options: dict[str, Any] | None = None,
-) -> Any:
-    """Build the seat → policy map from CLI specs; roles the env fills itself go to env_kwargs.
-
-    ``--role-policy codegen=tiny`` on an env whose constructor takes ``codegen_policy``
-    hands that policy to the env (a frozen role inside the game).
-    """
-    import inspect
-
-    from vzgym.agents.spec import make_policy
-    from vzgym.registration import get_registry
-    from vzgym.rollout import PolicyMap, SeatPolicy
-
-    cache: dict[str, Any] = {}
-
-    def build(spec: str) -> Any:
-        if spec not in cache:
-            options = {} if spec.split(":")[0] in ("scripted", "human") else (policy_options or {})
-            cache[spec] = make_policy(spec, env_id=env_id, **options)
-        return cache[spec]
-
-    params = inspect.signature(get_registry().spec(env_id).load()).parameters
-    default = SeatPolicy(policy, build(policy), trainable="*" not in frozen)
-    by_role = {}
-    for item in role_policies:
-        role, sep, spec = item.partition("=")
-        if not sep:
-            raise click.BadParameter(
-                f"expected ROLE=SPEC, got {item!r}", param_hint="--role-policy"
-            )
-        if f"{role}_policy" in params:
-            env_kwargs[f"{role}_policy"] = build(spec)
-        else:
-            by_role[role] = SeatPolicy(spec, build(spec), trainable=role not in frozen)
-    for role in frozen:
-        if role not in by_role and role != "*":
-            by_role[role] = SeatPolicy(policy, default.policy, trainable=False)
-    return PolicyMap(default, by_role)
-
-
 @cli.command("rollout")
 @click.option("--env", "env_id", required=True, help="Env id, e.g. spy-clevr.")
 @click.option("--policy", default="tiny", show_default=True, help="Policy spec for every seat.")
@@ -217,7 +172,10 @@ def rollout_command(
 
     env_kwargs = parse_options(options)
     try:
-        policies = build_policy_map(env_id, policy, role_policies, frozen, env_kwargs)
+        from vzgym.rollout.seating import build_policy_map, parse_role_specs
+
+        roles = parse_role_specs(role_policies)
+        policies = build_policy_map(env_id, policy, roles, frozen, env_kwargs)
         config = RolloutConfig(
             env_id,
             env_kwargs,
@@ -250,6 +208,173 @@ def print_rollout_summary(summary: Any, out_dir: str | None) -> None:
     )
     if out_dir:
         click.echo(f"  trajectories: {out_dir}/trajectories/*.parquet")
+
+
+def _resolve_config(
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    flags: dict[str, Any],
+) -> Any:
+    """Load the TOML config, apply ``--set`` overrides, then the explicit flags."""
+    from vzgym.config import ConfigError, load_config
+
+    extra = [f"{key}={json.dumps(value)}" for key, value in flags.items() if value is not None]
+    try:
+        return load_config(config_path, [*overrides, *extra])
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
+    import time
+    from pathlib import Path
+
+    if run_dir:
+        return Path(run_dir)
+    template = config.logging.run_dir
+    if resume:
+        pattern = template.replace("{env}", config.env.id).replace("{time}", "*")
+        found = sorted(Path().glob(pattern), key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise click.ClickException(f"--resume: no run matches {pattern}; give --run-dir")
+        return found[-1]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(template.replace("{env}", config.env.id).replace("{time}", stamp))
+
+
+@cli.command("train")
+@click.option("--env", "env_id", default=None, help="Env id (default: spy-clevr).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML config file.",
+)
+@click.option("--set", "overrides", multiple=True, help="Override, e.g. trainer.lr=3e-5.")
+@click.option("--model", default=None, help="Model: 'tiny' or a local HF model directory.")
+@click.option("--steps", type=int, default=None, help="Training steps.")
+@click.option("--trainer", "backend", type=click.Choice(["local", "openrlhf"]), default=None)
+@click.option(
+    "--phase", default=None, help="adaptive | fixed-cycle:N | fixed:clue | fixed:decision"
+)
+@click.option("--run-dir", default=None, type=click.Path(file_okay=False))
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir (or the newest).")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--gpus", type=int, default=None, help="GPUs per node (openrlhf backend).")
+@click.option("--launch", is_flag=True, help="openrlhf backend: also run the printed command.")
+def train_command(
+    env_id: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    model: str | None,
+    steps: int | None,
+    backend: str | None,
+    phase: str | None,
+    run_dir: str | None,
+    resume: bool,
+    print_config: bool,
+    gpus: int | None,
+    launch: bool,
+) -> None:
+    """Train a model by self-play on ENV with GRPO (local trainer by default)."""
+    from vzgym.config import to_toml
+
+    flags = {
+        "env.id": env_id,
+        "policy.model": model,
+        "trainer.steps": steps,
+        "trainer.backend": backend,
+        "trainer.phase": phase,
+    }
+    config = _resolve_config(config_path, overrides, flags)
+    if print_config:
+        click.echo(to_toml(config))
+        return
+    out = _run_dir(config, run_dir, resume)
+    if config.trainer.backend == "openrlhf":
+        from vzgym.trainers.openrlhf.launch import train_with_openrlhf
+
+        train_with_openrlhf(config, out, gpus=gpus, launch=launch, echo=click.echo)
+        return
+    from vzgym.trainers.local import LocalGRPOTrainer
+
+    try:
+        trainer = LocalGRPOTrainer(config, out, resume=resume)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    (out / "config.toml").write_text(to_toml(config))
+    click.echo(f"run dir: {out} (starting at step {trainer.start_step})")
+    history = trainer.train()
+    if history:
+        first, last = history[0], history[-1]
+        click.echo(
+            f"done: {len(history)} step(s); reward {first['reward_mean']:+.3f} -> "
+            f"{last['reward_mean']:+.3f}; model in {out / 'final'}; plots: vzgym plot {out}"
+        )
+
+
+@cli.group("selfplay")
+def selfplay_group() -> None:
+    """Multi-role self-play loops."""
+
+
+@selfplay_group.command("mm-zero")
+@click.option("--iterations", type=int, default=1, show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--set", "overrides", multiple=True, help="Override, e.g. trainer.steps=2.")
+@click.option("--model", default=None, help="Base model for all three roles.")
+@click.option("--steps", type=int, default=None, help="Training steps per role per iteration.")
+@click.option("--run-dir", default=None, type=click.Path(file_okay=False))
+def mm_zero_command(
+    iterations: int,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    model: str | None,
+    steps: int | None,
+    run_dir: str | None,
+) -> None:
+    """MM-Zero: Proposer -> CodeGen -> Solver per iteration, each from its last version."""
+    from pathlib import Path
+
+    from vzgym.trainers.mmzero import run_mm_zero
+
+    flags = {"env.id": "svg-propose", "policy.model": model, "trainer.steps": steps}
+    config = _resolve_config(config_path, overrides, flags)
+    out = Path(run_dir) if run_dir else _run_dir(config, None, False).with_name("mm-zero")
+    records = run_mm_zero(config, out, iterations, log=click.echo)
+    click.echo(f"done: {len(records)} role run(s) in {out}")
+
+
+@cli.command("plot")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False))
+def plot_command(run_dir: str, out_dir: str | None) -> None:
+    """Write PNG plots of a training run (rewards, spy-found rate, phase, SVG metrics)."""
+    from vzgym.plot import plot_run
+
+    try:
+        paths = plot_run(run_dir, out_dir)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in paths:
+        click.echo(str(path))
+
+
+@cli.group("model")
+def model_group() -> None:
+    """Model utilities."""
+
+
+@model_group.command("init-tiny")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--seed", type=int, default=0, show_default=True)
+def init_tiny_command(out_dir: str, seed: int) -> None:
+    """Build the built-in tiny Qwen2.5-VL (random weights; a pipeline model, not a capable one)."""
+    from vzgym.agents.tiny_model import build_tiny_model
+
+    path = build_tiny_model(out_dir, seed=seed)
+    click.echo(f"tiny model written to {path}")
 
 
 def main() -> None:

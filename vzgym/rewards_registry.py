@@ -27,8 +27,10 @@ reward's slot in that game.  Slots the built-in games look up:
 replaces** (same parameters, keyword-only where the default's are, same
 return type): the game calls it exactly as it would call the default.
 
-When several plugins register the same ``(env_family, name)``, the last one
-loaded wins and a :class:`RewardOverrideWarning` names both.  A plugin whose
+When several plugins register the same ``(env_family, name)``, the one loaded
+last wins (built-in plugins load first, then entry points in discovery order;
+a ``@hookimpl(tryfirst=True)`` counts as loaded last) and a
+:class:`RewardOverrideWarning` names both.  A plugin whose
 hook raises is recorded like any plugin failure (``vzgym plugins``) and the
 other plugins' rewards still load.
 """
@@ -83,7 +85,7 @@ def _load() -> dict[tuple[str, str], RegisteredReward]:
     if _registry is not None and key == _registry_key:
         return _registry
     registry: dict[tuple[str, str], RegisteredReward] = {}
-    for impl in reversed(pm.hook.register_rewards.get_hookimpls()):
+    for impl in pm.hook.register_rewards.get_hookimpls():  # load order: last wins
         plugin_name = impl.plugin_name
 
         def register(

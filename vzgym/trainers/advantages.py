@@ -21,7 +21,10 @@ Plugins add more with::
     def register_advantages(register):
         register("my_adv", MyEstimator)   # factory(**options) -> AdvantageEstimator
 
-A plugin may replace a built-in name; the last registration wins with a warning.
+A plugin may replace a built-in name (or another plugin's); the registration
+made last wins, with a warning.  Plugins register in load order: built-in
+plugins, then entry points in discovery order (a ``@hookimpl(tryfirst=True)``
+counts as loaded last).
 """
 
 from __future__ import annotations
@@ -318,7 +321,7 @@ def _build_registry() -> dict[str, EstimatorFactory]:
     owners: dict[str, str] = dict.fromkeys(BUILTIN_ESTIMATORS, "vzgym (built-in)")
     for name, factory in _manual.items():
         _add(registry, owners, name, factory, "register()")
-    for impl in reversed(pm.hook.register_advantages.get_hookimpls()):
+    for impl in pm.hook.register_advantages.get_hookimpls():  # load order: last wins
         plugin_name = impl.plugin_name
 
         def _register(name: str, factory: EstimatorFactory, _p: str = plugin_name) -> None:
@@ -437,8 +440,6 @@ def compute_advantages(
         idx.sort()
         values = np.asarray(estimator.compute([samples[i] for i in idx]), dtype=np.float64)
         if values.shape != (len(idx),):
-            raise ValueError(
-                f"{estimator!r} returned shape {values.shape} for {len(idx)} samples"
-            )
+            raise ValueError(f"{estimator!r} returned shape {values.shape} for {len(idx)} samples")
         out[idx] = values
     return out

@@ -81,12 +81,21 @@ class PhaseSchedule(ABC):
         """Restore a state returned by :meth:`state_dict`."""
 
     def _switch(self, step: int, to: str, acc_ema: float | None, na_ema: float | None) -> None:
-        event = {"step": int(step), "from": _other(to), "to": to, "acc_ema": acc_ema,
-                 "na_ema": na_ema}
+        event = {
+            "step": int(step),
+            "from": _other(to),
+            "to": to,
+            "acc_ema": acc_ema,
+            "na_ema": na_ema,
+        }
         self.switches.append(event)
         logger.info(
             "phase switch at step %d: %s -> %s (acc_ema=%s, na_ema=%s)",
-            step, event["from"], to, _fmt(acc_ema), _fmt(na_ema),
+            step,
+            event["from"],
+            to,
+            _fmt(acc_ema),
+            _fmt(na_ema),
         )
 
 
@@ -260,8 +269,15 @@ class PhaseController(PhaseSchedule):
         if state.get("kind", "adaptive") != "adaptive":
             raise ValueError(f"not an adaptive phase-controller state: kind={state.get('kind')!r}")
         fresh = PhaseController(**dict(state.get("options", {})))
-        for name in ("rho", "acc_to_clue", "na_to_clue", "err_to_decision", "na_to_decision",
-                     "k_min", "reset_on_switch"):
+        for name in (
+            "rho",
+            "acc_to_clue",
+            "na_to_clue",
+            "err_to_decision",
+            "na_to_decision",
+            "k_min",
+            "reset_on_switch",
+        ):
             setattr(self, name, getattr(fresh, name))
         self._phase = _check_phase(state["phase"])
         self._steps_in_phase = int(state["steps_in_phase"])
@@ -307,8 +323,12 @@ class FixedCycle(PhaseSchedule):
         self._done += 1
         after = self.phase
         if after != before:
-            self._switch(step, after, _check_rate("vote_accuracy", vote_accuracy),
-                         _check_rate("na_rate", na_rate))
+            self._switch(
+                step,
+                after,
+                _check_rate("vote_accuracy", vote_accuracy),
+                _check_rate("na_rate", na_rate),
+            )
         return after
 
     def state_dict(self) -> dict[str, Any]:
@@ -369,9 +389,10 @@ class FixedPhase(PhaseSchedule):
 def _build(cls: type, args: tuple[Any, ...], options: Mapping[str, Any], spec: str) -> Any:
     """Call ``cls(*args, **options)``, turning unknown options into a ValueError."""
     params = [
-        p for p in inspect.signature(cls).parameters.values()
+        p
+        for p in inspect.signature(cls).parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ][len(args):]
+    ][len(args) :]
     allowed = [p.name for p in params]
     for key in options:
         if key not in allowed:
@@ -418,6 +439,4 @@ def make_phase_controller(spec: str = "adaptive", **options: Any) -> PhaseSchedu
     candidates = ["adaptive", "fixed-cycle:10", "fixed:clue", "fixed:decision"]
     close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(
-        f"bad phase spec {spec!r}.{hint} Use one of: {', '.join(PHASE_SPECS)}."
-    )
+    raise ValueError(f"bad phase spec {spec!r}.{hint} Use one of: {', '.join(PHASE_SPECS)}.")

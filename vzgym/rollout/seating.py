@@ -1,0 +1,68 @@
+"""Who sits where: build a :class:`~vzgym.rollout.runner.PolicyMap` from specs or policies."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from vzgym.agents.base import Policy
+from vzgym.rollout.runner import PolicyMap, SeatPolicy
+
+
+def parse_role_specs(items: Iterable[str]) -> dict[str, str]:
+    """Parse ``ROLE=SPEC`` strings into a dict (``ValueError`` for a malformed one)."""
+    out: dict[str, str] = {}
+    for item in items:
+        role, sep, spec = item.partition("=")
+        if not sep or not role.strip() or not spec.strip():
+            raise ValueError(f"expected ROLE=SPEC, got {item!r}")
+        out[role.strip()] = spec.strip()
+    return out
+
+
+def build_policy_map(
+    env_id: str,
+    policy: str | Policy,
+    role_policies: Mapping[str, str | Policy] | None = None,
+    frozen: Iterable[str] = (),
+    env_kwargs: dict[str, Any] | None = None,
+    policy_options: dict[str, Any] | None = None,
+) -> PolicyMap:
+    """Seat policies for ``env_id``.
+
+    ``policy`` plays every seat unless ``role_policies`` names another for a role.
+    A role the env fills itself (its constructor takes ``<role>_policy``, as the
+    SVG envs do for the frozen roles) is handed to ``env_kwargs`` instead.  Roles
+    in ``frozen`` (``"*"`` = all) play but are not trained.  Specs are strings
+    such as ``"tiny"``, ``"hf:/models/x"``, ``"scripted"``; built policies pass through.
+    """
+    from vzgym.agents.spec import make_policy
+    from vzgym.registration import get_registry
+
+    frozen = set(frozen)
+    cache: dict[str, Policy] = {}
+
+    def build(spec: str | Policy) -> tuple[str, Policy]:
+        if isinstance(spec, Policy):
+            return spec.name, spec
+        if spec not in cache:
+            plain = spec.split(":")[0] in ("scripted", "human")
+            options = {} if plain else dict(policy_options or {})
+            cache[spec] = make_policy(spec, env_id=env_id, **options)
+        return spec, cache[spec]
+
+    params = inspect.signature(get_registry().spec(env_id).load()).parameters
+    name, default_policy = build(policy)
+    default = SeatPolicy(name, default_policy, trainable="*" not in frozen)
+    by_role: dict[str, SeatPolicy] = {}
+    for role, spec in (role_policies or {}).items():
+        role_name, role_policy = build(spec)
+        if f"{role}_policy" in params and env_kwargs is not None:
+            env_kwargs[f"{role}_policy"] = role_policy
+        else:
+            by_role[role] = SeatPolicy(role_name, role_policy, trainable=role not in frozen)
+    for role in frozen:
+        if role not in by_role and role != "*":
+            by_role[role] = SeatPolicy(name, default_policy, trainable=False)
+    return PolicyMap(default, by_role)

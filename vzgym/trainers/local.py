@@ -1,0 +1,488 @@
+"""The local GRPO trainer (vzgym's embedded default): rollouts and updates in one process.
+
+One training step:
+
+1. **Rollout** ``games_per_step`` games × ``group_size`` same-seed copies with the
+   current model (:class:`vzgym.rollout.RolloutRunner`), written to
+   ``RUN/rollouts/step_XXXXXX/`` and marked complete with ``DONE.json``.
+2. **Samples**: the turns of trainable seats in the *active stage* only (Iterative-SPO
+   for spy games: the clue stage or the decision stage, never both), read back from
+   disk with their exact sampled token ids and logprobs.
+3. **Advantages** per stage with the configured estimators (spy: RAE for clues,
+   group-norm for votes; elsewhere group-norm).
+4. **Update**: token-level clipped surrogate (asymmetric clip), optional k3 KL to a
+   frozen reference, token-mean over each optimizer batch of ``micro_batch_size ×
+   grad_accum`` samples, AdamW, gradient clipping.  The forward pass sees the same
+   images the rollout saw (reloaded from the PNGs).
+5. **Log** ``RUN/metrics.jsonl``; **checkpoint** every ``checkpoint_every`` steps.
+
+Resume (``resume=True``) loads the newest complete checkpoint, cuts the metrics
+back to its step, reuses complete rollouts of later steps (they were sampled
+already and are trained exactly once in the resumed lineage) and deletes
+incomplete ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import resource
+import shutil
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vzgym.agents.base import SamplingParams
+from vzgym.trainers.checkpoint import (
+    latest_checkpoint,
+    load_trainer_state,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from vzgym.trainers.losses import clipped_surrogate, k3_kl
+from vzgym.trainers.metrics import MetricsLogger
+from vzgym.trainers.samples import TrainSample, load_samples
+
+SPY_PHASES = ("clue", "decision")
+
+
+def resolve_model_path(spec: str) -> Path:
+    """Turn ``tiny`` / ``hf:PATH`` / ``PATH`` into a local model directory."""
+    if spec in ("tiny", "tiny:"):
+        from vzgym.agents.tiny_model import default_model_dir
+
+        return default_model_dir()
+    if spec.startswith("hf:"):
+        spec = spec[3:]
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise ValueError(
+            f"model {spec!r} is not a local model directory (nothing is downloaded here); "
+            "use 'tiny' for the built-in model or a folder with config.json"
+        )
+    return path
+
+
+def _device(name: str) -> torch.device:
+    if name in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class LocalGRPOTrainer:
+    """GRPO on one machine (CPU or GPUs visible to this process) for any vzgym env.
+
+    Args:
+        config: a :class:`vzgym.config.RunConfig`.
+        run_dir: where rollouts, checkpoints, metrics and plots go.
+        resume: continue from the newest checkpoint in ``run_dir``.
+        env_kwargs_extra: constructor arguments added to the env's (e.g. frozen
+            policies for the roles an SVG env fills itself).
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        run_dir: str | Path,
+        *,
+        resume: bool = False,
+        env_kwargs_extra: dict[str, Any] | None = None,
+    ):
+        from vzgym.trainers.advantages import default_estimators, get_estimator
+        from vzgym.trainers.phase import make_phase_controller
+
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tcfg = config.trainer
+        self.env_id = config.env.id
+        self.env_kwargs = {**dict(config.env.options), **(env_kwargs_extra or {})}
+        self.device = _device(tcfg.device)
+        self.dtype = _dtype(config.policy.dtype, self.device)
+        torch.manual_seed(tcfg.seed)
+
+        self.base_model_path = resolve_model_path(config.policy.model)
+        checkpoint = latest_checkpoint(self.run_dir) if resume else None
+        self.start_step = 0
+        model_path = self.base_model_path
+        state: dict[str, Any] | None = None
+        if checkpoint is not None:
+            state = load_trainer_state(checkpoint)
+            self.start_step = int(state["step"])
+            model_path = checkpoint / "model"
+        self.model, self.processor = self._load_model(model_path, adapter=checkpoint is not None)
+        self.ref_model = None
+        if tcfg.kl_coef > 0:
+            self.ref_model, _ = self._load_model(self.base_model_path, adapter=False, lora=False)
+            self.ref_model.eval().requires_grad_(False)
+
+        from vzgym.agents.hf_policy import HFPolicy
+
+        self.policy = HFPolicy(
+            self.base_model_path,
+            model=self.model,
+            processor=self.processor,
+            max_prompt_tokens=config.sampling.max_prompt_tokens,
+        )
+        self.policy.name = "model"
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
+        )
+        names = dict(default_estimators(self.env_id))
+        names.update(tcfg.advantages or {})
+        self.estimators = {
+            phase: get_estimator(name, **dict(tcfg.advantage_options or {}))
+            for phase, name in names.items()
+        }
+        self.staged = self.env_id.startswith("spy-")
+        self.phases = make_phase_controller(tcfg.phase, **dict(tcfg.phase_options or {}))
+        if state is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+            for phase, est_state in state["estimators"].items():
+                if phase in self.estimators:
+                    self.estimators[phase].load_state_dict(est_state)
+            self.phases.load_state_dict(state["phase_controller"])
+            set_rng_state(state["rng"])
+        log = config.logging
+        self.metrics = MetricsLogger(
+            self.run_dir,
+            tensorboard=log.tensorboard,
+            wandb=log.wandb,
+            wandb_mode=log.wandb_mode,
+            wandb_project=log.wandb_project,
+            config=_as_dict(config),
+        )
+        self.metrics.truncate(self.start_step)
+        self._clean_rollouts()
+
+    # ------------------------------------------------------------------ model
+    def _load_model(
+        self, path: Path, *, adapter: bool, lora: bool | None = None
+    ) -> tuple[Any, Any]:
+        from vzgym.agents.tiny_model import load_model_and_processor
+
+        pcfg = self.config.policy
+        use_lora = pcfg.lora if lora is None else lora
+        kwargs: dict[str, Any] = {}
+        if pcfg.attn_implementation:
+            kwargs["attn_implementation"] = pcfg.attn_implementation
+        if use_lora and adapter:
+            from peft import PeftModel
+
+            base, processor = load_model_and_processor(
+                self.base_model_path, device=str(self.device), dtype=self.dtype, **kwargs
+            )
+            model = PeftModel.from_pretrained(base, str(path), is_trainable=True)
+            return model, processor
+        model, processor = load_model_and_processor(
+            path, device=str(self.device), dtype=self.dtype, **kwargs
+        )
+        if use_lora:
+            from peft import LoraConfig, get_peft_model
+
+            lora_cfg = LoraConfig(
+                r=pcfg.lora_r,
+                lora_alpha=pcfg.lora_alpha,
+                lora_dropout=pcfg.lora_dropout,
+                target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+            )
+            model = get_peft_model(model, lora_cfg)
+        return model, processor
+
+    # --------------------------------------------------------------- rollouts
+    def _rollout_dir(self, step: int) -> Path:
+        return self.run_dir / "rollouts" / f"step_{step:06d}"
+
+    def _clean_rollouts(self) -> None:
+        root = self.run_dir / "rollouts"
+        if not root.is_dir():
+            return
+        for path in root.glob("step_*"):
+            if not (path / "DONE.json").exists():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def rollout(self, step: int) -> dict[str, Any]:
+        """Play this step's games (or reuse a complete rollout on disk); return its summary."""
+        from vzgym.rollout.runner import RolloutConfig, RolloutRunner
+        from vzgym.rollout.seating import build_policy_map
+        from vzgym.rollout.writer import TrajectoryWriter
+
+        out = self._rollout_dir(step)
+        done = out / "DONE.json"
+        if done.exists():
+            return json.loads(done.read_text())
+        if out.exists():
+            shutil.rmtree(out)
+        tcfg, scfg = self.config.trainer, self.config.sampling
+        env_kwargs = dict(self.env_kwargs)
+        policies = build_policy_map(
+            self.env_id,
+            self.policy,
+            dict(self.config.policy.role_models),
+            self.config.policy.frozen_roles,
+            env_kwargs,
+        )
+        rollout_cfg = RolloutConfig(
+            self.env_id,
+            env_kwargs,
+            games=tcfg.games_per_step,
+            group=tcfg.group_size,
+            seed=tcfg.seed * 1_000_003 + step * tcfg.games_per_step,
+            sampling=SamplingParams(
+                temperature=scfg.temperature,
+                top_p=scfg.top_p,
+                max_new_tokens=scfg.max_new_tokens,
+                seed=tcfg.seed * 7919 + step,
+            ),
+        )
+        self.model.eval()
+        with TrajectoryWriter(out) as writer, torch.no_grad():
+            summary, _ = RolloutRunner(rollout_cfg, policies, writer).run()
+        result = summary.to_dict()
+        tmp = out / "DONE.json.tmp"
+        tmp.write_text(json.dumps(result, default=str))
+        tmp.replace(done)
+        return result
+
+    # ----------------------------------------------------------------- update
+    def _advantages(self, samples: list[TrainSample]) -> None:
+        from vzgym.trainers.advantages import AdvSample, compute_advantages
+
+        adv = compute_advantages(
+            [AdvSample(s.reward, s.group_id, s.role, s.phase, s.episode_id) for s in samples],
+            self.estimators,
+        )
+        for sample, value in zip(samples, adv):
+            sample.advantage = float(value)
+
+    def _score(self, model: Any, batch: list[TrainSample], grad: bool) -> list[torch.Tensor]:
+        policy = self.policy if model is self.model else _borrow(self.policy, model)
+        return policy.completion_logprobs(
+            [s.observation for s in batch],
+            [s.token_ids for s in batch],
+            temperature=self.config.sampling.temperature or 1.0,
+            grad=grad,
+        )
+
+    def _check_prompt_ids(self, batch: list[TrainSample]) -> None:
+        """The re-processed prompts must equal the sampled ones token for token."""
+        inputs = self.policy.prompt_inputs([s.observation for s in batch])
+        for row, sample in enumerate(batch):
+            if not sample.prompt_token_ids:
+                continue
+            ids = inputs["input_ids"][row][inputs["attention_mask"][row].bool()].tolist()
+            if ids != sample.prompt_token_ids:
+                raise RuntimeError(
+                    f"prompt of episode {sample.episode_id} ({sample.role}/{sample.phase}) does "
+                    "not re-tokenise to the sampled prompt ids; the trajectory and the model's "
+                    "processor disagree"
+                )
+
+    def update(self, samples: list[TrainSample]) -> dict[str, float]:
+        """One pass over ``samples``: optimizer steps of ``micro_batch_size × grad_accum``."""
+        tcfg = self.config.trainer
+        self.model.train()
+        micro = max(1, tcfg.micro_batch_size)
+        per_opt = micro * max(1, tcfg.grad_accum)
+        stats: dict[str, list[float]] = {"loss": [], "clip_frac": [], "kl": [], "grad_norm": []}
+        ratios: list[float] = []
+        if samples:
+            self._check_prompt_ids(samples[: min(len(samples), micro)])
+        for start in range(0, len(samples), per_opt):
+            chunk = samples[start : start + per_opt]
+            total_tokens = sum(len(s.token_ids) for s in chunk)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss_sum = clip_sum = kl_sum = 0.0
+            for m in range(0, len(chunk), micro):
+                batch = chunk[m : m + micro]
+                with self._autocast():
+                    new = self._score(self.model, batch, grad=True)
+                ref = None
+                if self.ref_model is not None and tcfg.kl_coef > 0:
+                    with torch.no_grad(), self._autocast():
+                        ref = self._score(self.ref_model, batch, grad=False)
+                loss = torch.zeros((), device=self.device)
+                for k, sample in enumerate(batch):
+                    logp_new = new[k].float()
+                    logp_old = torch.tensor(sample.logprobs, device=logp_new.device)
+                    adv = torch.full_like(logp_new, sample.advantage)
+                    per_tok, clipped = clipped_surrogate(
+                        logp_new, logp_old, adv, clip_low=tcfg.clip_low, clip_high=tcfg.clip_high
+                    )
+                    if ref is not None:
+                        kl = k3_kl(logp_new, ref[k].float())
+                        per_tok = per_tok + tcfg.kl_coef * kl
+                        kl_sum += float(kl.detach().sum())
+                    loss = loss + per_tok.sum() / total_tokens
+                    clip_sum += float(clipped.sum())
+                    ratios.extend(torch.exp(logp_new - logp_old).detach().tolist())
+                loss.backward()
+                loss_sum += float(loss.detach())
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+            self.optimizer.step()
+            stats["loss"].append(loss_sum)
+            stats["clip_frac"].append(clip_sum / max(total_tokens, 1))
+            stats["kl"].append(kl_sum / max(total_tokens, 1))
+            stats["grad_norm"].append(float(grad_norm))
+        out = {k: (sum(v) / len(v) if v else 0.0) for k, v in stats.items()}
+        out["ratio_mean"] = sum(ratios) / len(ratios) if ratios else 1.0
+        out["optimizer_steps"] = len(stats["loss"])
+        return out
+
+    def _autocast(self) -> Any:
+        if self.dtype in (torch.bfloat16, torch.float16) and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=self.dtype)
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ loop
+    def active_phases(self) -> set[str] | None:
+        """The stage(s) whose samples train this step (None = all)."""
+        return {self.phases.phase} if self.staged else None
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        """Rollout, advantages and update for ``step``; returns the step's metrics."""
+        phase = self.phases.phase if self.staged else "all"
+        t0 = time.perf_counter()
+        summary = self.rollout(step)
+        t1 = time.perf_counter()
+        samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
+        self._advantages(samples)
+        update = self.update(samples)
+        t2 = time.perf_counter()
+        metrics: dict[str, Any] = {
+            "phase": phase,
+            "samples": len(samples),
+            "tokens": sum(len(s.token_ids) for s in samples),
+            "reward_mean": (sum(s.reward for s in samples) / len(samples)) if samples else 0.0,
+            "advantage_abs_mean": (
+                sum(abs(s.advantage) for s in samples) / len(samples) if samples else 0.0
+            ),
+            **{f"reward/{r}": v for r, v in summary.get("reward_by_role", {}).items()},
+            **{f"game/{k}": v for k, v in summary.get("game_stats", {}).items()},
+            **{f"train/{k}": v for k, v in update.items()},
+            "rollout_seconds": t1 - t0,
+            "update_seconds": t2 - t1,
+            "rollout_share": (t1 - t0) / max(t2 - t0, 1e-9),
+            "failed_episodes": summary.get("failed_episodes", 0),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+        if self.staged:
+            stats = summary.get("game_stats", {})
+            acc, na = stats.get("vote_accuracy"), stats.get("na_rate")
+            if acc is not None and na is not None:
+                self.phases.update(step, acc, na)
+            metrics["next_phase"] = self.phases.phase
+        return metrics
+
+    def _state(self, step: int) -> dict[str, Any]:
+        return {
+            "step": step,
+            "optimizer": self.optimizer.state_dict(),
+            "estimators": {p: e.state_dict() for p, e in self.estimators.items()},
+            "phase_controller": self.phases.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def checkpoint(self, step: int) -> Path:
+        """Save a checkpoint covering ``step`` completed steps."""
+        return save_checkpoint(
+            self.run_dir,
+            step,
+            self.model,
+            self.processor,
+            self._state(step),
+            {"env": self.env_id, "phase": self.phases.phase},
+            keep=self.config.trainer.keep_checkpoints,
+        )
+
+    def train(self, progress: bool | None = None) -> list[dict[str, Any]]:
+        """Run the remaining steps; return their metrics."""
+        tcfg = self.config.trainer
+        show = self.config.logging.progress if progress is None else progress
+        bar = _StepBar(tcfg.steps, self.start_step, show)
+        history = []
+        for step in range(self.start_step, tcfg.steps):
+            metrics = self.train_step(step)
+            self.metrics.log(step, metrics)
+            history.append(metrics)
+            done = step + 1
+            if done % max(1, tcfg.checkpoint_every) == 0 or done == tcfg.steps:
+                self.checkpoint(done)
+            bar.update(done, metrics)
+        bar.close()
+        self.metrics.close()
+        self.save_final()
+        return history
+
+    def save_final(self) -> Path:
+        """Write the trained model to ``RUN/final`` (``save_pretrained``; LoRA merged)."""
+        from vzgym.trainers.checkpoint import quiet_transformers
+
+        quiet_transformers()
+        out = self.run_dir / "final"
+        tmp = self.run_dir / ".tmp-final"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model = self.model
+        if hasattr(model, "merge_and_unload"):
+            model = copy.deepcopy(model).merge_and_unload()
+        model.save_pretrained(tmp)
+        self.processor.save_pretrained(tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.replace(out)
+        return out
+
+
+def _borrow(policy: Any, model: Any) -> Any:
+    """A shallow copy of an HFPolicy that scores with another model (the reference)."""
+    other = copy.copy(policy)
+    other.model = model
+    return other
+
+
+def _as_dict(config: Any) -> dict[str, Any]:
+    if is_dataclass(config):
+        return asdict(config)
+    return dict(getattr(config, "__dict__", {}))
+
+
+class _StepBar:
+    """A rich progress bar over training steps (silent when disabled)."""
+
+    def __init__(self, total: int, start: int, enabled: bool):
+        self._bar = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._bar = Progress()
+            self._bar.start()
+            self._task = self._bar.add_task("train", total=total, completed=start)
+
+    def update(self, done: int, metrics: dict[str, Any]) -> None:
+        if self._bar is not None:
+            reward = metrics.get("reward_mean", math.nan)
+            desc = f"train [{metrics.get('phase')}] reward {reward:+.3f}"
+            self._bar.update(self._task, completed=done, description=desc)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,109 @@
+"""Per-step metrics: ``RUN/metrics.jsonl`` always; TensorBoard and W&B (offline) on request.
+
+On resume the jsonl file is cut back to the steps the checkpoint covers, so a
+step is never logged twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsLogger:
+    """Writes one JSON line per step (flushed and fsynced) and mirrors numbers to TB / W&B."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        tensorboard: bool = False,
+        wandb: bool = False,
+        wandb_mode: str = "offline",
+        wandb_project: str = "vzgym",
+        config: dict[str, Any] | None = None,
+    ):
+        self.path = run_dir / "metrics.jsonl"
+        self._tb = None
+        self._wandb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as exc:
+                raise RuntimeError(
+                    "logging.tensorboard=true needs tensorboard: pip install tensorboard"
+                ) from exc
+            self._tb = SummaryWriter(str(run_dir / "tensorboard"))
+        if wandb:
+            try:
+                import wandb as wandb_lib
+            except ImportError as exc:
+                raise RuntimeError(
+                    "logging.wandb=true needs the wandb package: pip install wandb"
+                ) from exc
+            self._wandb = wandb_lib.init(
+                project=wandb_project, mode=wandb_mode, dir=str(run_dir), config=config or {}
+            )
+
+    def truncate(self, keep_below_step: int) -> None:
+        """Drop logged lines of steps ``>= keep_below_step`` (used when resuming)."""
+        if not self.path.exists():
+            return
+        kept = []
+        for line in self.path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", -1) < keep_below_step:
+                    kept.append(line)
+            except ValueError:
+                continue  # a line cut by a crash
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(k + "\n" for k in kept))
+        os.replace(tmp, self.path)
+
+    def log(self, step: int, metrics: dict[str, Any]) -> None:
+        """Append ``metrics`` for ``step``."""
+        record = {"step": step, **{k: _clean(v) for k, v in metrics.items()}}
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, default=str) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        numbers = {
+            k: float(v)
+            for k, v in record.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"
+        }
+        if self._tb is not None:
+            for key, value in numbers.items():
+                self._tb.add_scalar(key, value, step)
+            self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(numbers, step=step)
+
+    def close(self) -> None:
+        """Close TensorBoard and W&B writers."""
+        if self._tb is not None:
+            self._tb.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Read ``metrics.jsonl`` of a run (skipping a line a crash cut short)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    out = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out

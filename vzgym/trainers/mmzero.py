@@ -1,0 +1,81 @@
+"""The MM-Zero self-play loop: Proposer → CodeGen → Solver, co-evolving over iterations.
+
+Iteration ``i`` trains, in order, each role from its own previous version
+(``RUN/iter_<i-1>/<role>/final``, or the base model at ``i = 0``) while the other
+roles play with their *current* versions, frozen:
+
+1. proposer (``svg-propose``): codegen and solver from iteration ``i - 1``;
+2. codegen (``svg-codegen``, on proposals filtered by the render band): proposer of
+   iteration ``i``, solver of ``i - 1``;
+3. solver (``svg-solve``, on silver-labelled items): proposer and codegen of ``i``.
+
+Every role's run is an ordinary :class:`~vzgym.trainers.local.LocalGRPOTrainer`
+run in ``RUN/iter_<i>/<role>/`` with its own checkpoints, so the loop resumes at
+step level: finished roles (with ``final/``) are skipped, a half-trained one
+continues from its newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROLES = ("proposer", "codegen", "solver")
+ROLE_ENV = {"proposer": "svg-propose", "codegen": "svg-codegen", "solver": "svg-solve"}
+
+
+def role_dir(run_dir: Path, iteration: int, role: str) -> Path:
+    """Where the run of ``role`` in ``iteration`` lives."""
+    return run_dir / f"iter_{iteration}" / role
+
+
+def current_model(run_dir: Path, iteration: int, role: str, base: str) -> str:
+    """The newest finished version of ``role`` up to ``iteration`` (``hf:PATH``), else ``base``."""
+    for i in range(iteration, -1, -1):
+        final = role_dir(run_dir, i, role) / "final"
+        if (final / "config.json").exists():
+            return f"hf:{final}"
+    return base
+
+
+def run_mm_zero(
+    config: Any,
+    run_dir: str | Path,
+    iterations: int,
+    *,
+    trainer_factory: Callable[..., Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Run ``iterations`` of Proposer → CodeGen → Solver; return one record per role run."""
+    from vzgym.trainers.local import LocalGRPOTrainer
+
+    factory = trainer_factory or LocalGRPOTrainer
+    root = Path(run_dir)
+    base = config.policy.model
+    records = []
+    for iteration in range(iterations):
+        for role in ROLES:
+            out = role_dir(root, iteration, role)
+            if (out / "final" / "config.json").exists():
+                log(f"iter {iteration} {role}: done already, skipped")
+                continue
+            cfg = copy.deepcopy(config)
+            cfg.env.id = ROLE_ENV[role]
+            cfg.policy.model = current_model(root, iteration - 1, role, base)
+            others: dict[str, str] = {}
+            for other in ROLES:
+                if other == role:
+                    continue
+                done_this_iter = ROLES.index(other) < ROLES.index(role)
+                source = iteration if done_this_iter else iteration - 1
+                others[other] = current_model(root, source, other, base)
+            cfg.policy.role_models = {**others, **dict(config.policy.role_models)}
+            log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {others}")
+            trainer = factory(cfg, out, resume=True)
+            history = trainer.train()
+            records.append(
+                {"iteration": iteration, "role": role, "steps": len(history), "dir": str(out)}
+            )
+    return records
