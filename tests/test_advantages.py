@@ -302,8 +302,9 @@ def test_broken_plugin_does_not_break_builtins(plugins):
         plugins(_BrokenPlugin(), "test-adv-broken")
         names = list_estimators()
     assert {"group_norm", "rae", "rloo", "const"} <= set(names)
-    assert any(f.plugin == "test-adv-broken" and f.stage == "register_advantages"
-               for f in failures())
+    assert any(
+        f.plugin == "test-adv-broken" and f.stage == "register_advantages" for f in failures()
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # cached: no second warning
         assert isinstance(get_estimator("rae"), RAE)
@@ -326,3 +327,15 @@ def test_builtin_training_plugin_registers_same_factories_silently(plugins):
         warnings.simplefilter("error")
         plugins(builtin_training, "vzgym.plugins.builtin_training")
         assert isinstance(get_estimator("group_norm"), GroupNorm)
+
+
+def test_build_estimators_shares_instances_per_name():
+    from vzgym.trainers.advantages import build_estimators
+
+    ests = build_estimators(
+        {"clue": "rae", "decision": "group_norm", "vote": "group_norm"}, {"rae": {"alpha": 0.5}}
+    )
+    assert isinstance(ests["clue"], RAE) and ests["clue"].alpha == 0.5
+    assert ests["decision"] is ests["vote"]
+    with pytest.raises(ValueError, match="Did you mean 'rloo'"):
+        build_estimators({"*": "rlo"})

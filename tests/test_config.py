@@ -66,7 +66,10 @@ def test_toml_file_sections_and_types(tmp_path):
         """,
     )
     c = load_config(path, [])
-    assert c.env.id == "spy-pairs" and c.env.options == {"num_players": 5, "pairs_dir": "/data/pairs"}
+    assert c.env.id == "spy-pairs" and c.env.options == {
+        "num_players": 5,
+        "pairs_dir": "/data/pairs",
+    }
     assert c.policy.role_models == {"spy": "tiny"} and c.policy.frozen_roles == ["civilian"]
     assert c.policy.lora is True and c.policy.lora_dropout == 0.0
     assert isinstance(c.policy.lora_dropout, float)
@@ -132,7 +135,7 @@ def test_overrides_parse_toml_values_else_strings(tmp_path):
         (["policy.lora=yes"], r"policy\.lora: expected bool"),
         (["trainer.betas=[0.9]"], r"trainer\.betas: expected list of 2 floats"),
         (["policy.frozen_roles=[1, 2]"], r"policy\.frozen_roles\[0\]: expected str"),
-        (["policy.role_models.spy=[1]"], r"policy\.role_models\.spy: expected str"),
+        (["policy.role_models=[1]"], r"policy\.role_models: expected table of str"),
         (["trainer.steps=none"], r"trainer\.steps: expected int, got 'none'"),
     ],
 )
@@ -152,6 +155,10 @@ def test_unknown_keys_in_file_are_errors(tmp_path):
         load_config(write(tmp_path, "[env\n"), [])
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml", [])
+    with pytest.raises(ConfigError, match=r"policy\.role_models\.spy: expected str, got 1"):
+        load_config(write(tmp_path, "[policy.role_models]\nspy = 1\n"), [])
+    # a str leaf given on the command line keeps the text as written
+    assert load_config(None, ["policy.role_models.spy=[1]"]).policy.role_models == {"spy": "[1]"}
 
 
 @pytest.mark.parametrize(
@@ -258,3 +265,21 @@ def test_format_run_dir():
 def test_trainer_config_is_a_plain_dataclass():
     t = TrainerConfig(lr=1e-3)
     assert t.lr == 1e-3 and t.advantages == {} and TrainerConfig().advantages is not t.advantages
+
+
+def test_build_estimators_and_phase_schedule_from_config():
+    from vzgym.config import build_estimators, build_phase_schedule
+    from vzgym.trainers.advantages import RAE, RLOO, GroupNorm
+    from vzgym.trainers.phase import FixedCycle, PhaseController
+
+    c = load_config(None, ["trainer.advantage_options.rae.alpha=0.5"])
+    ests = build_estimators(c)
+    assert set(ests) == {"clue", "decision"}
+    assert isinstance(ests["clue"], RAE) and ests["clue"].alpha == 0.5
+    assert isinstance(ests["decision"], GroupNorm)
+    assert isinstance(build_estimators(load_config(None, ["env.id=svg-solve"]))["*"], GroupNorm)
+    c2 = load_config(None, ["trainer.advantages.decision=rloo", "trainer.phase=fixed-cycle:3"])
+    assert isinstance(build_estimators(c2)["decision"], RLOO)
+    assert isinstance(build_phase_schedule(c2), FixedCycle)
+    sched = build_phase_schedule(load_config(None, ["trainer.phase_options.k_min=2"]))
+    assert isinstance(sched, PhaseController) and sched.k_min == 2

@@ -105,7 +105,11 @@ def test_fixed_cycle_sequence():
     fc = FixedCycle(2)
     phases = [fc.phase] + [fc.update(step, 0.5, 0.1) for step in range(7)]
     assert phases == ["decision", "decision", "clue", "clue"] * 2
-    assert [(s["step"], s["to"]) for s in fc.switches] == [(1, "clue"), (3, "decision"), (5, "clue")]
+    assert [(s["step"], s["to"]) for s in fc.switches] == [
+        (1, "clue"),
+        (3, "decision"),
+        (5, "clue"),
+    ]
     one = FixedCycle(1)
     assert [one.update(s) for s in range(4)] == ["clue", "decision", "clue", "decision"]
 

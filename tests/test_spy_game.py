@@ -205,3 +205,28 @@ def test_pair_option_type_checked():
     with pytest.raises(TypeError):
         env.reset(seed=0, options={"pair": "not a pair"})
     assert isinstance(PairSample, type)
+
+
+def test_a_plugin_can_swap_the_decision_reward(pair):
+    from vzgym.plugins.hookspecs import hookimpl
+    from vzgym.plugins.manager import get_plugin_manager
+
+    class Generous:
+        @hookimpl
+        def register_rewards(self, register):
+            register("spy", "decision", lambda *, correct, na, valid, scheme="paper": 7.0)
+
+    pm = get_plugin_manager()
+    plugin = Generous()
+    pm.register(plugin, name="generous-test")
+    try:
+        env = vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+        obs, _ = env.reset(seed=0, options={"pair": pair})
+        while obs:
+            obs, _, _, _, infos = env.step({a: "\\boxed{1}" for a in obs})
+        voters = infos["player_1"]["game"]["votes"]
+        assert all(infos[a]["reward_decision"] == 7.0 for a in voters)
+    finally:
+        pm.unregister(plugin)
+    env = vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+    assert env._decision_reward.__name__ == "decision_reward"

@@ -80,6 +80,8 @@ __all__ = [
     "validate",
     "format_run_dir",
     "estimator_names",
+    "build_estimators",
+    "build_phase_schedule",
 ]
 
 
@@ -629,6 +631,26 @@ def _validate_advantages(config: RunConfig) -> None:
             get_estimator(name, **tr.advantage_options.get(name, {}))
         except ValueError as exc:
             raise ConfigError(f"trainer.advantages.{phase}: {exc}") from exc
+
+
+def build_estimators(config: RunConfig) -> dict[str, Any]:
+    """Return the run's phase → :class:`~vzgym.trainers.advantages.AdvantageEstimator`.
+
+    Env defaults merged with ``trainer.advantages`` (:func:`estimator_names`),
+    options from ``trainer.advantage_options``; phases naming the same
+    estimator share one instance.
+    """
+    from vzgym.trainers.advantages import build_estimators as _build
+
+    names = estimator_names(config.env.id, config.trainer.advantages)
+    return _build(names, config.trainer.advantage_options)
+
+
+def build_phase_schedule(config: RunConfig) -> Any:
+    """Return the run's :class:`~vzgym.trainers.phase.PhaseSchedule` (``trainer.phase``)."""
+    from vzgym.trainers.phase import make_phase_controller
+
+    return make_phase_controller(config.trainer.phase, **config.trainer.phase_options)
 
 
 def format_run_dir(config: RunConfig, now: _dt.datetime | None = None) -> str:

@@ -391,17 +391,15 @@ class OpenAIPolicy(Policy):
         """Send one request; retry once without vLLM extensions if the server rejects them."""
         import openai
 
+        if not self.vllm_extensions:  # built before the server was found to reject them
+            request = _without_extensions(request)
         try:
             response = self.client.chat.completions.create(**request)
         except openai.BadRequestError:
             body = request.get("extra_body") or {}
-            if not any(k in body for k in VLLM_EXTENSION_FIELDS) or not self.vllm_extensions:
+            if not any(k in body for k in VLLM_EXTENSION_FIELDS):
                 raise
-            stripped = {k: v for k, v in body.items() if k not in VLLM_EXTENSION_FIELDS}
-            retry = {k: v for k, v in request.items() if k != "extra_body"}
-            if stripped:
-                retry["extra_body"] = stripped
-            response = self.client.chat.completions.create(**retry)
+            response = self.client.chat.completions.create(**_without_extensions(request))
             if self.vllm_extensions:
                 logger.warning(
                     "%s rejected vLLM's request extensions; continuing without them "
@@ -421,6 +419,16 @@ class OpenAIPolicy(Policy):
                 self._executor.shutdown(wait=True)
                 self._executor = None
         self.client.close()
+
+
+def _without_extensions(request: dict[str, Any]) -> dict[str, Any]:
+    """Return ``request`` without the vLLM extension fields in its ``extra_body``."""
+    body = request.get("extra_body") or {}
+    stripped = {k: v for k, v in body.items() if k not in VLLM_EXTENSION_FIELDS}
+    out = {k: v for k, v in request.items() if k != "extra_body"}
+    if stripped:
+        out["extra_body"] = stripped
+    return out
 
 
 class _BadResponse(RuntimeError):

@@ -22,8 +22,8 @@ extensions are understood when ``vllm_extensions=True`` (the default):
 special tokens itself).  With ``vllm_extensions=False`` the server rejects them
 with HTTP 400, like a strict OpenAI-style server.
 
-Calls into the policy are serialised (one at a time).  If the policy raises,
-the request gets HTTP 500 with the error message.  Every request is logged
+Calls into the policy are serialised (one at a time) unless ``serialize=False``.
+If the policy raises, the request gets HTTP 500 with the error message.  Every request is logged
 in ``server.requests`` (model, ``n``, image sizes, extension fields seen).
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import json
 import threading
@@ -152,6 +153,8 @@ class PolicyServer(ThreadingHTTPServer):
         policy: the policy that answers.
         model_name: the model id it serves (requests for other models get 404).
         vllm_extensions: whether vLLM's request extensions are accepted.
+        serialize: call the policy for one request at a time (default); turn
+            off only for thread-safe policies.
         requests: one log dict per chat request (``model``, ``n``,
             ``image_sizes``, ``extensions``, ``status``).
     """
@@ -166,13 +169,14 @@ class PolicyServer(ThreadingHTTPServer):
         *,
         model_name: str = "vzgym",
         vllm_extensions: bool = True,
+        serialize: bool = True,
     ):
         super().__init__(address, _Handler)
         self.policy = policy
         self.model_name = model_name
         self.vllm_extensions = vllm_extensions
         self.requests: list[dict[str, Any]] = []
-        self._policy_lock = threading.Lock()
+        self._policy_lock: Any = threading.Lock() if serialize else contextlib.nullcontext()
         self._thread: threading.Thread | None = None
 
     @property
@@ -358,6 +362,7 @@ def serve_policy(
     *,
     model_name: str = "vzgym",
     vllm_extensions: bool = True,
+    serialize: bool = True,
 ) -> tuple[PolicyServer, str]:
     """Start a :class:`PolicyServer` for ``policy`` in a background thread.
 
@@ -367,7 +372,11 @@ def serve_policy(
     The default host is loopback only.
     """
     server = PolicyServer(
-        (host, port), policy, model_name=model_name, vllm_extensions=vllm_extensions
+        (host, port),
+        policy,
+        model_name=model_name,
+        vllm_extensions=vllm_extensions,
+        serialize=serialize,
     )
     server.start()
     return server, server.url

@@ -27,6 +27,7 @@ ENV_VAR = "VZGYM_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "vzgym.plugins.builtin_envs",
     "vzgym.plugins.builtin_commands",
+    "vzgym.plugins.builtin_training",
 )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "GroupNorm",
     "RAE",
     "RLOO",
+    "build_estimators",
     "compute_advantages",
     "default_estimators",
     "get_estimator",
@@ -410,6 +411,28 @@ def default_estimators(env_id: str) -> dict[str, str]:
     if env_id.startswith("spy-"):
         return {"clue": "rae", "decision": "group_norm"}
     return {"*": "group_norm"}
+
+
+def build_estimators(
+    names: Mapping[str, str], options: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, AdvantageEstimator]:
+    """Build phase → estimator from phase → name (e.g. :func:`default_estimators`).
+
+    ``options`` maps an estimator *name* to its options (``{"rae": {"alpha": 0.9}}``).
+    Phases naming the same estimator share one instance, so its state (RAE
+    baselines) is one object and :func:`compute_advantages` calls it once.
+
+    Raises:
+        ValueError: unknown names or bad options (from :func:`get_estimator`).
+    """
+    options = options or {}
+    by_name: dict[str, AdvantageEstimator] = {}
+    out: dict[str, AdvantageEstimator] = {}
+    for phase, name in names.items():
+        if name not in by_name:
+            by_name[name] = get_estimator(name, **dict(options.get(name, {})))
+        out[phase] = by_name[name]
+    return out
 
 
 def compute_advantages(

@@ -106,8 +106,7 @@ class LocalGRPOTrainer:
         resume: bool = False,
         env_kwargs_extra: dict[str, Any] | None = None,
     ):
-        from vzgym.trainers.advantages import default_estimators, get_estimator
-        from vzgym.trainers.phase import make_phase_controller
+        from vzgym.config import build_estimators, build_phase_schedule
 
         self.config = config
         self.run_dir = Path(run_dir)
@@ -147,14 +146,9 @@ class LocalGRPOTrainer:
         self.optimizer = torch.optim.AdamW(
             params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
         )
-        names = dict(default_estimators(self.env_id))
-        names.update(tcfg.advantages or {})
-        self.estimators = {
-            phase: get_estimator(name, **dict(tcfg.advantage_options or {}))
-            for phase, name in names.items()
-        }
+        self.estimators = build_estimators(config)
         self.staged = self.env_id.startswith("spy-")
-        self.phases = make_phase_controller(tcfg.phase, **dict(tcfg.phase_options or {}))
+        self.phases = build_phase_schedule(config)
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
             for phase, est_state in state["estimators"].items():

@@ -26,7 +26,10 @@ so this is our reading of the paper.
 Call :meth:`update` once after every training step with that step's metrics;
 it returns the phase to train at the next step.  Switches are appended to
 ``.switches`` as ``{"step", "from", "to", "acc_ema", "na_ema"}`` and logged at
-INFO level on the ``vzgym.trainers.phase`` logger.
+INFO level on the ``vzgym.trainers.phase`` logger; ``step`` is the finished
+step whose update caused the switch (the new phase trains from ``step + 1``).
+Phase counters count :meth:`update` calls, not step numbers, so ``step`` is
+used for the log only.
 """
 
 from __future__ import annotations

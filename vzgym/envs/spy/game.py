@@ -29,8 +29,9 @@ from PIL import Image
 
 from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult, text_message
 from vzgym.envs.spy import prompts
+from vzgym.envs.spy import rewards as spy_rewards
 from vzgym.envs.spy.parsing import ParsedClue, ParsedVote, parse_clue, parse_vote
-from vzgym.envs.spy.rewards import DECISION_SCHEMES, clue_rewards, count_votes, decision_reward
+from vzgym.envs.spy.rewards import DECISION_SCHEMES, count_votes
 
 SPY_VIEWS = ("edited", "blank", "identical")
 DECISION_MODES = ("civilians", "observer")
@@ -125,6 +126,11 @@ class SpyEnv(MultiAgentEnv):
         self.invalid_clue_penalty = float(invalid_clue_penalty)
         self.max_clue_chars = max_clue_chars
         self.max_reasoning_chars = max_reasoning_chars
+        from vzgym.rewards_registry import get_reward_fn
+
+        # Plugins may swap either reward (``register_rewards``); the defaults are Vision-Zero's.
+        self._clue_rewards = get_reward_fn("spy", "clue", spy_rewards.clue_rewards)
+        self._decision_reward = get_reward_fn("spy", "decision", spy_rewards.decision_reward)
         self.players = [f"player_{i}" for i in range(1, num_players + 1)]
         self.judges = [f"judge_{i}" for i in range(1, self.observer_samples + 1)]
         self.possible_agents = self.players + self.judges
@@ -325,7 +331,7 @@ class SpyEnv(MultiAgentEnv):
     def _score(self) -> dict[str, Any]:
         votes = self._votes
         counts = count_votes([v.target for v in votes.values()], self.num_players)
-        clue = clue_rewards(counts, self.spy_seat, beta=self.beta, lam=self.lam)
+        clue = self._clue_rewards(counts, self.spy_seat, beta=self.beta, lam=self.lam)
         reward_clue: dict[AgentID, float] = {}
         for seat, value in clue.items():
             invalid = sum(1 for t in self._turns if t.seat == seat and not t.parsed.valid)
@@ -339,7 +345,7 @@ class SpyEnv(MultiAgentEnv):
             correct_n += correct
             na_n += vote.na
             invalid_n += not vote.valid
-            reward_decision[agent] = decision_reward(
+            reward_decision[agent] = self._decision_reward(
                 correct=correct, na=vote.na, valid=vote.valid, scheme=self.decision_scheme
             )
         n_votes = max(len(votes), 1)

@@ -97,7 +97,9 @@ class GameRow:
         body = dict(data["vzgym_game"])
         version = body.get("version", ROW_VERSION)
         if version != ROW_VERSION:
-            raise RowFormatError(f"game row version {version} is not supported (need {ROW_VERSION})")
+            raise RowFormatError(
+                f"game row version {version} is not supported (need {ROW_VERSION})"
+            )
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(body) - known)
         if unknown:
@@ -164,7 +166,9 @@ def write_prompt_dataset(path: str | Path, rows: Iterable[GameRow]) -> Path:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns = {key: [rec[key] for rec in records] for key in (INPUT_KEY, LABEL_KEY, "datasource")}
+        columns = {
+            key: [rec[key] for rec in records] for key in (INPUT_KEY, LABEL_KEY, "datasource")
+        }
         pq.write_table(pa.table(columns), path)
     else:
         raise ValueError(f"dataset path must end in .jsonl, .json or .parquet, got {path.name!r}")

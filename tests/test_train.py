@@ -1,0 +1,144 @@
+"""The local GRPO trainer end to end on the tiny model (real subprocesses, real kill -9)."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import VZGYM, run_vzgym
+from safetensors.torch import load_file
+
+from vzgym.config import load_config
+from vzgym.trainers.local import LocalGRPOTrainer
+from vzgym.trainers.metrics import read_metrics
+
+TOY = [
+    "--env",
+    "toy-color",
+    "--set",
+    "sampling.max_new_tokens=3",
+    "--set",
+    "trainer.games_per_step=4",
+    "--set",
+    "trainer.group_size=4",
+    "--set",
+    "trainer.lr=1e-3",
+    "--set",
+    "logging.progress=false",
+]
+
+
+def weights(run_dir):
+    return load_file(str(run_dir / "final" / "model.safetensors"))
+
+
+def test_kill_9_and_resume_continue_exactly(tmp_path):
+    ref, crash = tmp_path / "ref", tmp_path / "crash"
+    common = [*TOY, "--steps", "6", "--set", "trainer.checkpoint_every=2"]
+    run_vzgym("train", *common, "--run-dir", str(ref), timeout=600)
+
+    proc = subprocess.Popen(
+        [VZGYM, "train", *common, "--run-dir", str(crash)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill after step 3 is logged: checkpoint at 2, not at 4
+        if len(read_metrics(crash)) >= 4:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    logged_before = len(read_metrics(crash))
+    assert logged_before >= 4
+
+    run_vzgym("train", *common, "--run-dir", str(crash), "--resume", timeout=600)
+    ref_rows, crash_rows = read_metrics(ref), read_metrics(crash)
+    assert [r["step"] for r in crash_rows] == list(range(6))  # nothing twice, nothing lost
+    for a, b in zip(ref_rows, crash_rows):
+        assert a["reward_mean"] == b["reward_mean"]
+        assert a["samples"] == b["samples"]
+        assert a["train/loss"] == pytest.approx(b["train/loss"], abs=1e-6)
+    wa, wb = weights(ref), weights(crash)
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-5
+    rollouts = sorted((crash / "rollouts").iterdir())
+    assert [p.name for p in rollouts] == [f"step_{i:06d}" for i in range(6)]
+    assert all((p / "DONE.json").exists() for p in rollouts)
+
+
+def test_kill_before_first_checkpoint_restarts_cleanly(tmp_path):
+    run = tmp_path / "early"
+    common = [*TOY, "--steps", "3", "--set", "trainer.checkpoint_every=3"]
+    proc = subprocess.Popen(
+        [VZGYM, "train", *common, "--run-dir", str(run)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "rollouts").exists():
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_vzgym("train", *common, "--run-dir", str(run), "--resume", timeout=600)
+    assert [r["step"] for r in read_metrics(run)] == [0, 1, 2]
+
+
+def test_grpo_learns_the_toy_game(tmp_path):
+    config = load_config(
+        None,
+        [
+            "env.id=toy-color",
+            "trainer.steps=25",
+            "trainer.games_per_step=8",
+            "trainer.group_size=8",
+            "trainer.lr=1e-3",
+            "sampling.max_new_tokens=3",
+            "trainer.checkpoint_every=100",
+            "logging.progress=false",
+        ],
+    )
+    history = LocalGRPOTrainer(config, tmp_path).train()
+    rewards = [h["reward_mean"] for h in history]
+    start, end = rewards[0], sum(rewards[-5:]) / 5  # step 0 is sampled before any update
+    assert start < 0.3 and end > start + 0.3, rewards
+
+
+def test_spy_training_trains_only_the_active_stage(tmp_path):
+    config = load_config(
+        None,
+        [
+            "env.id=spy-clevr",
+            "trainer.steps=2",
+            "trainer.games_per_step=2",
+            "trainer.group_size=2",
+            "sampling.max_new_tokens=8",
+            "trainer.phase=fixed-cycle:1",
+            "env.options.clue_rounds=1",
+            "logging.progress=false",
+            "trainer.kl_coef=0.05",
+        ],
+    )
+    trainer = LocalGRPOTrainer(config, tmp_path)
+    history = trainer.train()
+    assert [h["phase"] for h in history] == ["decision", "clue"]
+    # decision step: only the 3 civilians' votes of 4 episodes; clue step: 4 players x 4 episodes
+    assert history[0]["samples"] <= 3 * 4 and history[1]["samples"] <= 4 * 4
+    assert history[1]["samples"] > history[0]["samples"] or history[0]["samples"] < 12
+    assert "train/kl" in history[0] and "game/vote_accuracy" in history[0]
+    state = json.loads((tmp_path / "checkpoints" / "step_000002" / "state.json").read_text())
+    assert state["step"] == 2
+
+
+def test_print_config_and_unknown_keys(tmp_path):
+    out = run_vzgym("train", "--env", "spy-clevr", "--print-config").stdout
+    assert "[trainer]" in out and 'id = "spy-clevr"' in out
+    bad = run_vzgym("train", "--set", "trainer.lrr=1", "--print-config", check=False)
+    assert bad.returncode != 0 and "did you mean" in bad.stderr.lower()
+
+
+def test_plot_writes_pngs(tmp_path):
+    run_vzgym("train", *TOY, "--steps", "2", "--run-dir", str(tmp_path / "r"), timeout=600)
+    out = run_vzgym("plot", str(tmp_path / "r")).stdout.split()
+    assert out and all(p.endswith(".png") and os.path.getsize(p) > 1000 for p in out)

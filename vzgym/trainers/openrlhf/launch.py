@@ -1,0 +1,458 @@
+"""Prepare and launch an OpenRLHF (Ray + DeepSpeed + vLLM) run of a vzgym game.
+
+:func:`prepare_openrlhf_run` writes, into one run directory,
+
+* ``prompts.jsonl`` (or ``.parquet``): one :class:`~vzgym.trainers.openrlhf.dataset.GameRow`
+  per game seed, in OpenRLHF's ``--data.*`` format;
+* ``agent.py``: a copy of :mod:`vzgym.trainers.openrlhf.agent` for
+  ``--train.agent_func_path`` (on shared storage, every node reads the same file);
+* ``launch.sh``: the ``ray job submit -- python3 -m openrlhf.cli.train_ppo_ray ...``
+  command,
+
+and returns an :class:`OpenRLHFPlan` with the argv.  :func:`launch` runs it.
+:func:`parse_train_args` checks an argv with OpenRLHF's own argument parser and
+its own post-parse validation (read from the installed ``train_ppo_ray.py``;
+needs only the ``openrlhf`` package itself, not Ray, vLLM or DeepSpeed).
+
+Nothing here imports OpenRLHF at module import time.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from vzgym.trainers.openrlhf.dataset import (
+    INPUT_KEY,
+    LABEL_KEY,
+    GameShape,
+    make_rows,
+    probe_game,
+    write_prompt_dataset,
+)
+
+#: OpenRLHF options vzgym refuses in ``extra_args``, with the reason.
+FORBIDDEN_ARGS: dict[str, str] = {
+    "--train.dynamic_batch_enable": "it silently turns on --ds.packing_samples, which breaks VLMs",
+    "--ds.packing_samples": "packing breaks the alignment of image tokens and pixel_values",
+    "--data.apply_chat_template": "vzgym rows are JSON game specs, the executor renders prompts",
+    "--data.input_template": "vzgym rows are JSON game specs, the executor renders prompts",
+    "--algo.dynamic_filtering_enable": "a row mixes roles of a zero-sum game; see docs",
+}
+
+KL_ESTIMATORS = ("k1", "k2", "k3")
+
+
+@dataclass
+class OpenRLHFPlan:
+    """Everything :func:`prepare_openrlhf_run` wrote and the command that trains on it.
+
+    Attributes:
+        out_dir: the run directory.
+        dataset_path, agent_path, script_path: the files written there.
+        train_args: the arguments of ``python3 -m openrlhf.cli.train_ppo_ray``.
+        command: the full argv (``ray job submit ... -- python3 -m ... <train_args>``).
+        samples_per_prompt: ``--rollout.n_samples_per_prompt`` (= group x turns per game).
+        shape: the measured game shape (turns per game, images per prompt).
+        games: rows in the dataset.
+    """
+
+    out_dir: Path
+    dataset_path: Path
+    agent_path: Path
+    script_path: Path
+    train_args: list[str]
+    command: list[str]
+    samples_per_prompt: int
+    shape: GameShape
+    games: int
+    notes: list[str] = field(default_factory=list)
+
+    def command_line(self) -> str:
+        """The command as one shell-quoted line (what ``vzgym train`` prints)."""
+        return shlex.join(self.command)
+
+
+def _world(gpus: int, nodes: int) -> int:
+    return max(1, int(gpus)) * max(1, int(nodes))
+
+
+def build_train_args(
+    *,
+    model: str,
+    dataset_path: str | Path,
+    agent_path: str | Path,
+    out_dir: str | Path,
+    samples_per_prompt: int,
+    max_images_per_prompt: int,
+    gpus: int = 8,
+    nodes: int = 1,
+    vllm_tensor_parallel: int = 1,
+    rollout_batch_size: int = 8,
+    episodes: int = 1,
+    max_len: int = 4096,
+    max_new_tokens: int | None = 1024,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    lr: float = 1e-6,
+    kl_coef: float = 0.01,
+    kl_estimator: str = "k3",
+    kl_loss: bool = True,
+    zero_stage: int = 3,
+    freeze_vision: bool = False,
+    seed: int = 42,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The ``train_ppo_ray`` arguments for a colocated GRPO run of vzgym games.
+
+    GRPO: ``--algo.advantage.estimator group_norm`` over the
+    ``samples_per_prompt`` results of a row.  KL: ``kl_coef`` is
+    ``--algo.kl.init_coef`` (0 = no reference model); ``kl_loss`` puts it in the
+    loss (GRPO style, ``--algo.kl.use_loss``) with ``kl_estimator`` (k3 by
+    default), else it is a reward penalty (k1).  Actor, reference and vLLM
+    engines share all GPUs (``--train.colocate_all`` with sleep mode), one vLLM
+    engine per ``vllm_tensor_parallel`` GPUs.
+    """
+    if kl_estimator not in KL_ESTIMATORS:
+        raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {kl_estimator!r}")
+    if samples_per_prompt < 2:
+        raise ValueError("group_norm needs at least 2 samples per prompt")
+    world = _world(gpus, nodes)
+    if world % vllm_tensor_parallel:
+        raise ValueError(
+            f"{world} GPUs cannot be split into vLLM engines of {vllm_tensor_parallel}"
+        )
+    for arg in extra_args:
+        name = str(arg).split("=", 1)[0]
+        if name in FORBIDDEN_ARGS:
+            raise ValueError(f"{name} cannot be used with vzgym games: {FORBIDDEN_ARGS[name]}")
+    samples = rollout_batch_size * samples_per_prompt
+    train_batch = max(world, samples - samples % world)
+    out = Path(out_dir)
+    args = [
+        "--actor.model_name_or_path", str(model),
+        "--train.agent_func_path", str(agent_path),
+        "--data.prompt_dataset", str(dataset_path),
+        "--data.input_key", INPUT_KEY,
+        "--data.label_key", LABEL_KEY,
+        "--data.max_images_per_prompt", str(max(1, int(max_images_per_prompt))),
+        "--data.max_len", str(int(max_len)),
+        "--actor.num_nodes", str(nodes),
+        "--actor.num_gpus_per_node", str(gpus),
+        "--ref.num_nodes", str(nodes),
+        "--ref.num_gpus_per_node", str(gpus),
+        "--vllm.num_engines", str(world // vllm_tensor_parallel),
+        "--vllm.tensor_parallel_size", str(vllm_tensor_parallel),
+        "--vllm.gpu_memory_utilization", "0.5",
+        "--vllm.enable_sleep",
+        "--ds.enable_sleep",
+        "--train.colocate_all",
+        "--algo.advantage.estimator", "group_norm",
+        "--rollout.n_samples_per_prompt", str(samples_per_prompt),
+        "--rollout.batch_size", str(rollout_batch_size),
+        "--rollout.micro_batch_size", "4",
+        "--train.batch_size", str(train_batch),
+        "--train.micro_batch_size", "1",
+        "--train.num_episodes", str(episodes),
+        "--train.max_epochs", "1",
+        "--rollout.temperature", repr(float(temperature)),
+        "--rollout.top_p", repr(float(top_p)),
+        "--actor.adam.lr", repr(float(lr)),
+        "--algo.kl.init_coef", repr(float(kl_coef)),
+        "--algo.kl.estimator", kl_estimator if kl_loss else "k1",
+        "--ds.zero_stage", str(zero_stage),
+        "--ds.param_dtype", "bf16",
+        "--actor.gradient_checkpointing_enable",
+        "--train.seed", str(seed),
+        "--ckpt.output_dir", str(out / "ckpt"),
+        "--ckpt.path", str(out / "ckpt" / "checkpoints"),
+        "--ckpt.save_hf",
+        "--logger.tensorboard_dir", str(out / "tensorboard"),
+    ]  # fmt: skip
+    if max_new_tokens is not None:
+        args += ["--rollout.max_new_tokens", str(int(max_new_tokens))]
+    if kl_loss:
+        args.append("--algo.kl.use_loss")
+    if freeze_vision:
+        args.append("--actor.freeze_visual_encoder")
+    args += [str(a) for a in extra_args]
+    return args
+
+
+def prepare_openrlhf_run(
+    env_id: str,
+    out_dir: str | Path,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    model: str | Path | None = None,
+    gpus: int = 8,
+    nodes: int = 1,
+    vllm_tensor_parallel: int = 1,
+    games: int = 256,
+    group: int = 8,
+    seed: int = 0,
+    roles: Sequence[str] | None = None,
+    advantage: str = "group_norm",
+    advantage_options: dict[str, Any] | None = None,
+    rollout_batch_size: int = 8,
+    episodes: int = 1,
+    max_len: int = 4096,
+    max_new_tokens: int | None = 1024,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    lr: float = 1e-6,
+    kl_coef: float = 0.01,
+    kl_estimator: str = "k3",
+    kl_loss: bool = True,
+    freeze_vision: bool = False,
+    dataset_format: str = "jsonl",
+    ray_address: str = "http://127.0.0.1:8265",
+    python: str = "python3",
+    extra_args: Sequence[str] = (),
+    validate: bool = True,
+) -> OpenRLHFPlan:
+    """Write the dataset, agent module and launch script of an OpenRLHF run; return the plan.
+
+    Args:
+        env_id, env_kwargs: the vzgym game (``vzgym.make(env_id, **env_kwargs)``).
+        out_dir: the run directory (created; use shared storage on a multi-node cluster).
+        model: the HF model directory or hub id trained (default: vzgym's tiny model,
+            for smoke runs).
+        gpus, nodes: GPUs per node and nodes; every model is colocated on all of them.
+        vllm_tensor_parallel: GPUs per vLLM engine.
+        games: dataset rows (game seeds ``seed .. seed + games - 1``).
+        group: game copies per seed (vzgym's GRPO group).
+        roles: trainable true roles (default all); other seats are played, not trained.
+        advantage, advantage_options: vzgym's advantage estimator, run in the executor
+            per ``(role, phase)`` over a row's samples (``"none"``: raw rewards).
+        rollout_batch_size: rows (games) per rollout step.
+        episodes: passes over the dataset.
+        max_len, max_new_tokens: OpenRLHF's ``--data.max_len`` (prompt + answer of one
+            turn) and ``--rollout.max_new_tokens`` (None: the rest of max_len).
+        temperature, top_p, lr: sampling and the actor's learning rate.
+        kl_coef, kl_estimator, kl_loss: the KL settings (see :func:`build_train_args`).
+        freeze_vision: train the language model only.
+        dataset_format: ``"jsonl"`` or ``"parquet"``.
+        ray_address: the Ray dashboard address ``ray job submit`` talks to.
+        python: the interpreter the Ray job runs.
+        extra_args: more ``train_ppo_ray`` arguments, appended verbatim.
+        validate: parse the arguments with OpenRLHF's own parser when it is installed.
+
+    Raises:
+        ValueError: bad settings, or arguments OpenRLHF's parser rejects.
+    """
+    if group < 1:
+        raise ValueError(f"group must be >= 1, got {group}")
+    if dataset_format not in ("jsonl", "parquet"):
+        raise ValueError(f"dataset_format must be 'jsonl' or 'parquet', got {dataset_format!r}")
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    shape = probe_game(env_id, env_kwargs, seed=seed, roles=roles)
+    if shape.turns < 1:
+        raise ValueError(f"{env_id}: no trainable turns for roles {list(roles or [])}")
+    samples = group * shape.turns
+    rows = make_rows(
+        env_id,
+        games=games,
+        group=group,
+        samples=samples,
+        seed=seed,
+        env_kwargs=env_kwargs,
+        roles=roles,
+        advantage=advantage,
+        advantage_options=advantage_options,
+    )
+    if advantage not in ("none", "raw"):
+        from vzgym.trainers.advantages import get_estimator
+
+        get_estimator(advantage, **dict(advantage_options or {}))  # fail early on a bad name
+    dataset_path = write_prompt_dataset(out / f"prompts.{dataset_format}", rows)
+    agent_path = out / "agent.py"
+    shutil.copyfile(Path(__file__).with_name("agent.py"), agent_path)
+    if model is None:
+        from vzgym.agents.tiny_model import default_model_dir
+
+        model = default_model_dir()
+    train_args = build_train_args(
+        model=str(model),
+        dataset_path=dataset_path,
+        agent_path=agent_path,
+        out_dir=out,
+        samples_per_prompt=samples,
+        max_images_per_prompt=shape.max_images,
+        gpus=gpus,
+        nodes=nodes,
+        vllm_tensor_parallel=vllm_tensor_parallel,
+        rollout_batch_size=min(rollout_batch_size, games),
+        episodes=episodes,
+        max_len=max_len,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        lr=lr,
+        kl_coef=kl_coef,
+        kl_estimator=kl_estimator,
+        kl_loss=kl_loss,
+        freeze_vision=freeze_vision,
+        seed=seed,
+        extra_args=extra_args,
+    )
+    if validate and openrlhf_available():
+        parse_train_args(train_args)
+    command = [
+        "ray", "job", "submit", f"--address={ray_address}", "--",
+        python, "-m", "openrlhf.cli.train_ppo_ray", *train_args,
+    ]  # fmt: skip
+    script_path = out / "launch.sh"
+    script_path.write_text(_script(command, shape, samples, env_id), encoding="utf-8")
+    script_path.chmod(0o755)
+    notes = [
+        f"{env_id}: {shape.turns} trainable turns per game x group {group} = {samples} samples "
+        "per prompt (--rollout.n_samples_per_prompt)",
+        "vzgym must be installed on every Ray node (pip install 'vzgym[openrlhf]')",
+    ]
+    return OpenRLHFPlan(
+        out_dir=out,
+        dataset_path=dataset_path,
+        agent_path=agent_path,
+        script_path=script_path,
+        train_args=train_args,
+        command=command,
+        samples_per_prompt=samples,
+        shape=shape,
+        games=games,
+        notes=notes,
+    )
+
+
+def _script(command: list[str], shape: GameShape, samples: int, env_id: str) -> str:
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# vzgym -> OpenRLHF GRPO run for {env_id} (written by vzgym; see docs/distributed.md).",
+        f"# {shape.turns} trainable seat-turns per game; {samples} samples per prompt.",
+        "# Start Ray first: `ray start --head` on the head node, `ray start --address=HEAD:6379`",
+        "# on the others.  Extra train_ppo_ray arguments given to this script are appended.",
+        "set -euo pipefail",
+    ]
+    split = command.index("openrlhf.cli.train_ppo_ray") + 1
+    body = shlex.join(command[:split])
+    rest = command[split:]
+    i = 0
+    while i < len(rest):
+        chunk = [rest[i]]
+        if i + 1 < len(rest) and not rest[i + 1].startswith("--"):
+            chunk.append(rest[i + 1])
+            i += 1
+        i += 1
+        body += " \\\n  " + shlex.join(chunk)
+    return "\n".join(lines) + "\n" + body + ' "$@"\n'
+
+
+def launch(plan: OpenRLHFPlan, *, check: bool = True, extra: Sequence[str] = ()) -> int:
+    """Run the plan's ``launch.sh`` (``ray job submit ...``); return its exit code.
+
+    Raises:
+        FileNotFoundError: ``ray`` is not on ``PATH`` (install ``vzgym[openrlhf]``).
+        subprocess.CalledProcessError: with ``check``, when the job fails.
+    """
+    if shutil.which("ray") is None:
+        raise FileNotFoundError("`ray` is not on PATH: pip install 'vzgym[openrlhf]' and start Ray")
+    proc = subprocess.run(["bash", str(plan.script_path), *extra], check=check)
+    return proc.returncode
+
+
+def openrlhf_available() -> bool:
+    """Whether the ``openrlhf`` package (any of its CLI sources) can be found."""
+    return _train_ppo_ray_source() is not None
+
+
+def _train_ppo_ray_source() -> Path | None:
+    """The installed ``openrlhf/cli/train_ppo_ray.py``, found without importing OpenRLHF."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("openrlhf")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        path = Path(location) / "cli" / "train_ppo_ray.py"
+        if path.is_file():
+            return path
+    return None
+
+
+def parse_train_args(argv: Sequence[str]) -> SimpleNamespace:
+    """Parse ``argv`` with OpenRLHF's own ``train_ppo_ray`` parser and validation.
+
+    The ``if __name__ == "__main__":`` block of the installed
+    ``openrlhf/cli/train_ppo_ray.py`` (parser, ``hierarchize``, every assertion)
+    is executed with ``train`` replaced by a stub, so Ray, vLLM and DeepSpeed are
+    not needed.  Returns the hierarchical args OpenRLHF would train with.
+
+    Raises:
+        ValueError: the parser or a validation assertion rejected ``argv``.
+        ImportError: OpenRLHF is not installed.
+    """
+    origin = _train_ppo_ray_source()
+    if origin is None:
+        raise ImportError("openrlhf is not installed (pip install 'vzgym[openrlhf]')")
+    source = origin.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    main = next(
+        (
+            node
+            for node in tree.body
+            if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name)
+            and node.test.left.id == "__name__"
+        ),
+        None,
+    )
+    if main is None:
+        raise ImportError(f"{origin}: no __main__ block to read the parser from")
+    module = ast.Module(body=main.body, type_ignores=[])
+    code = compile(module, str(origin), "exec")
+    captured: dict[str, Any] = {}
+    import argparse
+    import os
+    from datetime import datetime
+
+    namespace: dict[str, Any] = {
+        "__name__": "vzgym_openrlhf_parse",
+        "argparse": argparse,
+        "os": os,
+        "datetime": datetime,
+        "train": lambda args: captured.setdefault("args", args),
+    }
+    old_argv = sys.argv
+    err, out = io.StringIO(), io.StringIO()
+    sys.argv = ["train_ppo_ray", *[str(a) for a in argv]]
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            exec(code, namespace)  # noqa: S102 - OpenRLHF's own parser code
+    except SystemExit as exc:
+        raise ValueError(
+            f"OpenRLHF's parser rejected the arguments: {err.getvalue().strip()}"
+        ) from exc
+    except AssertionError as exc:
+        raise ValueError(f"OpenRLHF's validation rejected the arguments: {exc}") from exc
+    finally:
+        sys.argv = old_argv
+    if "args" not in captured:
+        raise ValueError("OpenRLHF's __main__ block did not reach train(args)")
+    args = captured["args"]
+    args._vzgym_warnings = out.getvalue()
+    return args
