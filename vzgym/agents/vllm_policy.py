@@ -388,7 +388,13 @@ class VLLMPolicy(Policy):
         self.suppression: Suppression = suppression
         self._sampling_params_cls = sampling_params_cls
         if engine is None:
-            from vllm import LLM
+            try:
+                from vllm import LLM
+            except ImportError as exc:
+                raise ImportError(
+                    "the vllm policy needs vLLM and a GPU: pip install 'vzgym[vllm]' "
+                    "(or pass engine=...)"
+                ) from exc
 
             kwargs: dict[str, Any] = {
                 "model": str(model_path),
