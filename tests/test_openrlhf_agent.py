@@ -497,3 +497,26 @@ def test_non_row_prompt_is_rejected(engine):
     ex = _load_agent_executor_cls()()
     with pytest.raises(RowFormatError, match="apply_chat_template"):
         asyncio.run(ex.execute("<|im_start|>user\nhi", "", SamplingParams(), 64, None, engine))
+
+
+def test_per_phase_estimators(engine):
+    row = GameRow(
+        env_id=ENV,
+        seed=3,
+        group=2,
+        samples=2 * TURNS,
+        advantage={"clue": "rae", "*": "group_norm"},
+        advantage_options={"rae": {"alpha": 0.9}},
+    )
+    executor, results = _scripted_run(engine, row, 2 * TURNS, seed=6)
+    assert executor.estimator(row, "clue").alpha == 0.9
+    votes = [r for r in results if r["vzgym_turn"]["phase"] == "decision"]
+    expected = GroupNorm().compute(
+        [
+            AdvSample(
+                reward=r["vzgym_turn"]["reward"], group_id=0, role="civilian", phase="decision"
+            )
+            for r in votes
+        ]
+    )
+    assert [r["reward"] for r in votes] == pytest.approx(list(expected))

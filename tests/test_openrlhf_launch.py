@@ -178,3 +178,28 @@ def test_openrlhf_wheel_tests_package_does_not_shadow_ours():
         assert not theirs & ours, (
             f"basename clash with the installed `tests` package: {theirs & ours}"
         )
+
+
+def test_train_with_openrlhf_maps_the_run_config(tmp_path):
+    from vzgym.config import RunConfig
+    from vzgym.trainers.openrlhf import GameRow, train_with_openrlhf
+
+    config = RunConfig()
+    config.trainer.backend = "openrlhf"
+    config.trainer.steps, config.trainer.games_per_step, config.trainer.group_size = 3, 2, 4
+    config.trainer.kl_coef, config.trainer.lr = 0.05, 2e-6
+    config.trainer.advantages = {"clue": "rae", "decision": "group_norm"}
+    config.trainer.advantage_options = {"rae": {"alpha": 0.9}}
+    config.sampling.max_new_tokens = 64
+    lines: list[str] = []
+    plan = train_with_openrlhf(config, tmp_path, gpus=2, echo=lines.append)
+    assert lines[-1] == plan.command_line() and plan.games == 6
+    rows = [GameRow.from_prompt(json.loads(x)["prompt"]) for x in plan.dataset_path.open()]
+    assert len(rows) == 6 and rows[0].group == 4 and rows[0].samples == 44
+    assert rows[0].estimator_for("clue") == ("rae", {"alpha": 0.9})
+    assert rows[0].estimator_for("decision") == ("group_norm", {})
+    args = plan.train_args
+    assert args[args.index("--algo.kl.init_coef") + 1] == "0.05"
+    assert args[args.index("--rollout.batch_size") + 1] == "2"
+    assert args[args.index("--rollout.max_new_tokens") + 1] == "64"
+    assert args[args.index("--actor.num_gpus_per_node") + 1] == "2"

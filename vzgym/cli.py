@@ -190,11 +190,16 @@ def rollout_command(
     print_rollout_summary(summary, out_dir)
 
 
+def _failure_text(failures: dict[str, int]) -> str:
+    return f" {failures}" if failures else ""
+
+
 def print_rollout_summary(summary: Any, out_dir: str | None) -> None:
     """Print a rollout summary (counts, rewards per role, game stats, speeds)."""
     click.echo(
         f"games {summary.games}, episodes {summary.episodes} "
-        f"({summary.failed_episodes} failed {summary.failures or ''}), turns {summary.turns}"
+        f"({summary.failed_episodes} failed{_failure_text(summary.failures)}), "
+        f"turns {summary.turns}"
     )
     for role, value in summary.reward_by_role.items():
         click.echo(f"  mean reward {role}: {value:+.3f}")

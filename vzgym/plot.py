@@ -20,7 +20,13 @@ PANELS: list[tuple[str, str, list[str]]] = [
     (
         "svg_world.png",
         "SVG world",
-        ["game/*difficulty*", "game/*solvab*", "game/*render*", "game/*divers*"],
+        [
+            "game/*/difficulty",
+            "game/*/solvability",
+            "game/*/render_success",
+            "game/*/content_type_entropy",
+            "game/*divers*",
+        ],
     ),
     ("loss.png", "Loss, KL, clip fraction", ["train/loss", "train/kl", "train/clip_frac"]),
 ]

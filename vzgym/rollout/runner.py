@@ -18,6 +18,7 @@ are still written (marked), the rest of the batch goes on.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -307,6 +308,12 @@ class RolloutRunner:
                 for key in ("spy_found", "vote_accuracy", "na_rate", "invalid_vote_rate"):
                     if key in game:
                         stats[key].append(float(game[key]))
+            batch = next((i["metrics"] for i in ep.infos.values() if "metrics" in i), None)
+            if isinstance(batch, dict):  # games that report batch metrics (the SVG world)
+                for key, value in batch.items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        if math.isfinite(float(value)):
+                            stats[key].append(float(value))
         summary.reward_by_role = {r: sum(v) / len(v) for r, v in sorted(by_role.items())}
         summary.game_stats = {k: sum(v) / len(v) for k, v in sorted(stats.items())}
 

@@ -22,6 +22,7 @@ from vzgym.trainers.openrlhf.launch import (
     openrlhf_available,
     parse_train_args,
     prepare_openrlhf_run,
+    train_with_openrlhf,
 )
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "parse_train_args",
     "prepare_openrlhf_run",
     "probe_game",
+    "train_with_openrlhf",
     "write_prompt_dataset",
 ]

@@ -45,8 +45,11 @@ class GameRow:
         roles: trainable roles (true roles, e.g. ``["spy", "civilian"]``); None = all.
         advantage: vzgym advantage estimator applied inside the executor
             (``group_norm``, ``rae``, ``rloo`` or any plugin's), or ``"none"`` to hand the
-            raw per-turn rewards to OpenRLHF.
-        advantage_options: keyword arguments for that estimator.
+            raw per-turn rewards to OpenRLHF; or a mapping phase -> estimator name
+            (``"*"`` = every other phase; unlisted phases get ``group_norm``), as
+            vzgym's ``trainer.advantages`` config.
+        advantage_options: keyword arguments for that estimator; with a phase mapping,
+            estimator name -> its keyword arguments (as ``trainer.advantage_options``).
         max_steps: a game longer than this many env steps fails (its turns are not used).
         timeout_s: the whole group (all copies) must finish within this many seconds.
         version: :data:`ROW_VERSION`.
@@ -58,7 +61,7 @@ class GameRow:
     samples: int
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     roles: list[str] | None = None
-    advantage: str = "group_norm"
+    advantage: str | dict[str, str] = "group_norm"
     advantage_options: dict[str, Any] = field(default_factory=dict)
     max_steps: int = 1000
     timeout_s: float = 3600.0
@@ -73,6 +76,14 @@ class GameRow:
                 raise RowFormatError(f"{name} must be an int >= 1, got {value!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise RowFormatError(f"seed must be an int, got {self.seed!r}")
+
+    def estimator_for(self, phase: str) -> tuple[str, dict[str, Any]]:
+        """The estimator name and options used for turns of ``phase``."""
+        if isinstance(self.advantage, dict):
+            name = self.advantage.get(phase, self.advantage.get("*", "group_norm"))
+            options = self.advantage_options.get(name, {})
+            return name, dict(options) if isinstance(options, dict) else {}
+        return self.advantage, dict(self.advantage_options)
 
     def to_prompt(self) -> str:
         """Serialise as the canonical JSON prompt string (sorted keys, so equal rows match)."""
@@ -116,7 +127,7 @@ def make_rows(
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     roles: Sequence[str] | None = None,
-    advantage: str = "group_norm",
+    advantage: str | dict[str, str] = "group_norm",
     advantage_options: dict[str, Any] | None = None,
     max_steps: int = 1000,
     timeout_s: float = 3600.0,
@@ -132,7 +143,7 @@ def make_rows(
             samples=samples,
             env_kwargs=dict(env_kwargs or {}),
             roles=list(roles) if roles is not None else None,
-            advantage=advantage,
+            advantage=dict(advantage) if isinstance(advantage, dict) else advantage,
             advantage_options=dict(advantage_options or {}),
             max_steps=max_steps,
             timeout_s=timeout_s,
@@ -188,6 +199,11 @@ class GameShape:
     turns: int
     turns_by_role: dict[str, int]
     max_images: int
+
+    @property
+    def phases(self) -> set[str]:
+        """The phases of the trainable turns."""
+        return {key.split("/", 1)[1] for key in self.turns_by_role}
 
 
 def probe_game(

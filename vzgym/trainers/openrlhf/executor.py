@@ -188,15 +188,19 @@ class GameExecutor:
 
         return make(row.env_id, **row.env_kwargs)
 
-    def estimator(self, row: GameRow) -> Any:
-        """The vzgym advantage estimator of ``row`` (cached: RAE's EMA persists), or None."""
-        if row.advantage in ("none", "raw"):
+    def estimator(self, row: GameRow, phase: str = "*") -> Any:
+        """The vzgym estimator for ``phase`` turns of ``row`` (cached: RAE's EMA persists).
+
+        None means raw rewards (``"none"``/``"raw"``).
+        """
+        name, options = row.estimator_for(phase)
+        if name in ("none", "raw"):
             return None
-        key = json.dumps([row.advantage, row.advantage_options], sort_keys=True)
+        key = json.dumps([name, options], sort_keys=True)
         if key not in self._estimators:
             from vzgym.trainers.advantages import get_estimator
 
-            self._estimators[key] = get_estimator(row.advantage, **row.advantage_options)
+            self._estimators[key] = get_estimator(name, **options)
         return self._estimators[key]
 
     # -- OpenRLHF entry point ---------------------------------------------------
@@ -415,16 +419,28 @@ class GameExecutor:
     # -- rewards -------------------------------------------------------------------
 
     def _advantages(self, row: GameRow, turns: list[TurnRecord]) -> list[float]:
-        estimator = self.estimator(row)
-        if estimator is None or not turns:
-            return [t.reward for t in turns]
         from vzgym.trainers.advantages import AdvSample
 
-        samples = [
-            AdvSample(reward=t.reward, group_id=0, role=t.role, phase=t.phase, episode_id=t.copy)
-            for t in turns
-        ]
-        return [float(a) for a in estimator.compute(samples)]
+        out = [t.reward for t in turns]
+        by_estimator: dict[int, tuple[Any, list[int]]] = {}
+        for i, turn in enumerate(turns):
+            estimator = self.estimator(row, turn.phase)
+            if estimator is not None:
+                by_estimator.setdefault(id(estimator), (estimator, []))[1].append(i)
+        for estimator, idx in by_estimator.values():
+            samples = [
+                AdvSample(
+                    reward=turns[i].reward,
+                    group_id=0,
+                    role=turns[i].role,
+                    phase=turns[i].phase,
+                    episode_id=turns[i].copy,
+                )
+                for i in idx
+            ]
+            for i, adv in zip(idx, estimator.compute(samples), strict=True):
+                out[i] = float(adv)
+        return out
 
     def _result(
         self,

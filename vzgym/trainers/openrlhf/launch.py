@@ -202,7 +202,7 @@ def prepare_openrlhf_run(
     group: int = 8,
     seed: int = 0,
     roles: Sequence[str] | None = None,
-    advantage: str = "group_norm",
+    advantage: str | dict[str, str] = "group_norm",
     advantage_options: dict[str, Any] | None = None,
     rollout_batch_size: int = 8,
     episodes: int = 1,
@@ -272,10 +272,12 @@ def prepare_openrlhf_run(
         advantage=advantage,
         advantage_options=advantage_options,
     )
-    if advantage not in ("none", "raw"):
-        from vzgym.trainers.advantages import get_estimator
+    from vzgym.trainers.advantages import get_estimator
 
-        get_estimator(advantage, **dict(advantage_options or {}))  # fail early on a bad name
+    for phase in {*shape.phases, "*"}:  # fail early on a bad name or option
+        name, options = rows[0].estimator_for(phase)
+        if name not in ("none", "raw"):
+            get_estimator(name, **options)
     dataset_path = write_prompt_dataset(out / f"prompts.{dataset_format}", rows)
     agent_path = out / "agent.py"
     shutil.copyfile(Path(__file__).with_name("agent.py"), agent_path)
@@ -371,6 +373,9 @@ def launch(plan: OpenRLHFPlan, *, check: bool = True, extra: Sequence[str] = ())
     return proc.returncode
 
 
+_run_plan = launch  # `train_with_openrlhf` has a `launch` flag shadowing the function
+
+
 def openrlhf_available() -> bool:
     """Whether the ``openrlhf`` package (any of its CLI sources) can be found."""
     return _train_ppo_ray_source() is not None
@@ -456,3 +461,74 @@ def parse_train_args(argv: Sequence[str]) -> SimpleNamespace:
     args = captured["args"]
     args._vzgym_warnings = out.getvalue()
     return args
+
+
+def train_with_openrlhf(
+    config: Any,
+    out_dir: str | Path,
+    *,
+    gpus: int | None = None,
+    launch: bool = False,
+    echo: Any = print,
+    nodes: int = 1,
+) -> OpenRLHFPlan:
+    """``vzgym train --trainer openrlhf``: map a vzgym :class:`~vzgym.config.RunConfig` to a run.
+
+    Mapping: ``env.id``/``env.options`` -> the game; ``policy.model`` (``"tiny"`` = vzgym's
+    tiny model); ``trainer.group_size`` -> game copies per seed; ``trainer.games_per_step``
+    -> ``--rollout.batch_size``; ``trainer.steps x games_per_step`` -> dataset rows;
+    ``trainer.lr``; ``trainer.kl_coef`` -> ``--algo.kl.init_coef`` (k3 in the loss, as
+    the local trainer); ``trainer.advantages``/``advantage_options`` -> the executor's
+    per-phase estimators; ``trainer.seed``; ``sampling.temperature``/``top_p``/
+    ``max_new_tokens`` (``max_prompt_tokens`` + ``max_new_tokens`` -> ``--data.max_len``,
+    default 4096); ``policy.frozen_roles`` -> roles not trained (played by the trained
+    policy: OpenRLHF serves one model).  The phase schedule of the local trainer does
+    not apply (every phase trains every step).  Prints the files and the command; with
+    ``launch`` runs it.
+    """
+    from vzgym.config import estimator_names
+
+    env, pol, smp, tr = config.env, config.policy, config.sampling, config.trainer
+    model = None if pol.model in ("tiny", "", None) else pol.model
+    roles = None
+    if pol.frozen_roles:
+        shape = probe_game(env.id, dict(env.options))
+        all_roles = sorted({key.split("/", 1)[0] for key in shape.turns_by_role})
+        roles = [r for r in all_roles if r not in set(pol.frozen_roles)]
+    max_len = 4096
+    if smp.max_prompt_tokens:
+        max_len = int(smp.max_prompt_tokens) + int(smp.max_new_tokens)
+    plan = prepare_openrlhf_run(
+        env.id,
+        out_dir,
+        env_kwargs=dict(env.options),
+        model=model,
+        gpus=gpus or 8,
+        nodes=nodes,
+        games=max(1, int(tr.steps) * int(tr.games_per_step)),
+        group=int(tr.group_size),
+        seed=int(tr.seed),
+        roles=roles,
+        advantage=estimator_names(env.id, dict(tr.advantages)),
+        advantage_options=dict(tr.advantage_options),
+        rollout_batch_size=int(tr.games_per_step),
+        max_len=max_len,
+        max_new_tokens=int(smp.max_new_tokens),
+        temperature=float(smp.temperature),
+        top_p=float(smp.top_p),
+        lr=float(tr.lr),
+        kl_coef=float(tr.kl_coef),
+        kl_estimator="k3",
+        kl_loss=True,
+    )
+    echo(f"wrote {plan.dataset_path}")
+    echo(f"wrote {plan.agent_path}")
+    echo(f"wrote {plan.script_path}")
+    for note in plan.notes:
+        echo(f"note: {note}")
+    if getattr(tr, "phase", "adaptive") != "adaptive" or pol.role_models:
+        echo("note: trainer.phase and policy.role_models are local-trainer features; ignored")
+    echo(plan.command_line())
+    if launch:
+        _run_plan(plan)
+    return plan
