@@ -15,6 +15,7 @@ $(STAMP): | $(PY)
 	$(PIP) install -q -c constraints.txt torch torchvision
 	$(PIP) install -q -c constraints.txt -e ".[dev,svg,train,pettingzoo]"
 	bash scripts/install-openrlhf-nodeps.sh $(PY)
+	bash scripts/install-vllm-nodeps.sh $(PY)
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -317,16 +317,13 @@ def test_plugin_can_replace_a_builtin_with_warning(plugins):
     assert isinstance(est, _Const)
 
 
-def test_builtin_training_plugin_registers_same_factories_silently(plugins):
-    import vzgym.plugins.builtin_training as builtin_training
-
+def test_builtin_training_is_a_default_plugin_and_loads_silently():
     pm = get_plugin_manager()
-    if pm.has_plugin("vzgym.plugins.builtin_training"):
-        pytest.skip("already a default plugin")
+    assert pm.has_plugin("vzgym.plugins.builtin_training")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        plugins(builtin_training, "vzgym.plugins.builtin_training")
         assert isinstance(get_estimator("group_norm"), GroupNorm)
+        assert "rae" in list_estimators()
 
 
 def test_build_estimators_shares_instances_per_name():
