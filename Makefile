@@ -33,7 +33,10 @@ test: venv sysdeps
 
 demo: venv
 	$(VENV)/bin/vzgym envs
-	$(VENV)/bin/vzgym play --env spy-clevr --bots-only --seed 0
+	$(VENV)/bin/vzgym play --env spy-clevr --bots-only --seed 0 --image-dir runs/demo-images
+	rm -rf runs/demo
+	$(VENV)/bin/vzgym train --env spy-clevr --run-dir runs/demo --set logging.progress=false
+	$(VENV)/bin/vzgym plot runs/demo
 
 bench: venv
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -142,3 +142,11 @@ def test_plot_writes_pngs(tmp_path):
     run_vzgym("train", *TOY, "--steps", "2", "--run-dir", str(tmp_path / "r"), timeout=600)
     out = run_vzgym("plot", str(tmp_path / "r")).stdout.split()
     assert out and all(p.endswith(".png") and os.path.getsize(p) > 1000 for p in out)
+
+
+def test_existing_run_dir_needs_resume(tmp_path):
+    run_vzgym("train", *TOY, "--steps", "1", "--run-dir", str(tmp_path / "r"), timeout=600)
+    again = run_vzgym(
+        "train", *TOY, "--steps", "1", "--run-dir", str(tmp_path / "r"), check=False, timeout=600
+    )
+    assert again.returncode != 0 and "--resume" in again.stderr

@@ -110,6 +110,12 @@ class LocalGRPOTrainer:
 
         self.config = config
         self.run_dir = Path(run_dir)
+        used = any((self.run_dir / name).exists() for name in ("metrics.jsonl", "checkpoints"))
+        if used and not resume:
+            raise ValueError(
+                f"run dir {self.run_dir} already holds a run; pass --resume to continue it "
+                "or choose another --run-dir"
+            )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         tcfg = config.trainer
         self.env_id = config.env.id
