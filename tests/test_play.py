@@ -78,3 +78,37 @@ def test_play_under_tmux(tmp_path):
         assert "[image]" in screen()  # tmux: images go to files
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_play_svg_solve_and_codegen(tmp_path):
+    out = run_vzgym(
+        "play",
+        "--env",
+        "svg-solve",
+        "--seed",
+        "1",
+        "-o",
+        "num_items=2",
+        "--image-dir",
+        str(tmp_path / "solve"),
+        input="42\n",
+    ).stdout
+    assert "Game over: rewards" in out and "Your result:" in out and "silver_label=" in out
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60">\n'
+        '<rect width="120" height="60" fill="teal"/>\n</svg>\n'
+    )
+    out = run_vzgym(
+        "play",
+        "--env",
+        "svg-codegen",
+        "--seed",
+        "1",
+        "-o",
+        "num_items=2",
+        "--image-dir",
+        str(tmp_path / "codegen"),
+        input=svg,
+    ).stdout
+    assert "render_status=ok" in out and "Your SVG rendered as:" in out
+    assert list((tmp_path / "codegen").glob("*rendered.png"))

@@ -150,3 +150,72 @@ def test_existing_run_dir_needs_resume(tmp_path):
         "train", *TOY, "--steps", "1", "--run-dir", str(tmp_path / "r"), check=False, timeout=600
     )
     assert again.returncode != 0 and "--resume" in again.stderr
+
+
+def test_mm_zero_loop_one_iteration_and_resume(tmp_path):
+    out = tmp_path / "mm"
+    args = [
+        "selfplay",
+        "mm-zero",
+        "--iterations",
+        "1",
+        "--run-dir",
+        str(out),
+        "--set",
+        "trainer.steps=1",
+        "--set",
+        "trainer.games_per_step=1",
+        "--set",
+        "trainer.group_size=2",
+        "--set",
+        "sampling.max_new_tokens=16",
+        "--set",
+        "env.options.num_proposals=2",
+        "--set",
+        "env.options.num_items=2",
+        "--set",
+        "env.options.codegen_samples=2",
+        "--set",
+        "env.options.solver_samples=2",
+        "--set",
+        "logging.progress=false",
+    ]
+    proc = run_vzgym(*args, timeout=900)
+    for role in ("proposer", "codegen", "solver"):
+        assert (out / "iter_0" / role / "final" / "config.json").exists()
+        assert (out / "iter_0" / role / "checkpoints" / "step_000001").is_dir()
+    assert "iter 0 codegen: from tiny; frozen {'proposer': 'hf:" in proc.stdout
+    again = run_vzgym(*args, timeout=900)
+    assert again.stdout.count("done already, skipped") == 3
+
+
+def test_lora_training_saves_merged_final_model(tmp_path):
+    config = load_config(
+        None,
+        [
+            "env.id=toy-color",
+            "trainer.steps=2",
+            "trainer.games_per_step=2",
+            "trainer.group_size=4",
+            "sampling.max_new_tokens=3",
+            "policy.lora=true",
+            "trainer.lr=1e-2",
+            "trainer.checkpoint_every=1",
+            "logging.progress=false",
+        ],
+    )
+    trainer = LocalGRPOTrainer(config, tmp_path)
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    trainer.train()
+    assert (tmp_path / "checkpoints" / "step_000002" / "model" / "adapter_config.json").exists()
+    final = load_file(str(tmp_path / "final" / "model.safetensors"))
+    assert not any("lora" in k for k in final)
+    resumed = LocalGRPOTrainer(config, tmp_path, resume=True)
+    assert resumed.start_step == 2
+
+
+def test_model_init_tiny_cli(tmp_path):
+    out = run_vzgym("model", "init-tiny", str(tmp_path / "tiny")).stdout
+    assert "tiny model written" in out
+    assert (tmp_path / "tiny" / "model.safetensors").exists()

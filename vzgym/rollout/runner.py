@@ -153,6 +153,8 @@ class RolloutRunner:
                 env = _make_env(cfg)
                 ep = _Episode(env, game, copy, game * cfg.group + copy, seed)
                 ep.obs, _ = env.reset(seed=seed, options=shared)
+                if not ep.obs:  # nothing to play (e.g. no usable items this seed)
+                    ep.status = "ok"
                 if shared is None:
                     shared = env.shared_reset_options() or None
                 episodes.append(ep)

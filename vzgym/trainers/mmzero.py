@@ -40,6 +40,16 @@ def current_model(run_dir: Path, iteration: int, role: str, base: str) -> str:
     return base
 
 
+def _accepted_options(env_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Keep the env options this role's env constructor accepts (one config, three envs)."""
+    import inspect
+
+    from vzgym.registration import get_registry
+
+    params = inspect.signature(get_registry().spec(env_id).load()).parameters
+    return {k: v for k, v in options.items() if k in params}
+
+
 def run_mm_zero(
     config: Any,
     run_dir: str | Path,
@@ -71,6 +81,12 @@ def run_mm_zero(
                 done_this_iter = ROLES.index(other) < ROLES.index(role)
                 source = iteration if done_this_iter else iteration - 1
                 others[other] = current_model(root, source, other, base)
+            if role == "codegen":  # train on proposals in the render band of the current codegen
+                cfg.env.options.setdefault("prefilter_samples", 4)
+                others["prefilter"] = cfg.policy.model
+            if role == "solver":  # silver labels from the current solver's majority vote
+                others["label"] = cfg.policy.model
+            cfg.env.options = _accepted_options(ROLE_ENV[role], cfg.env.options)
             cfg.policy.role_models = {**others, **dict(config.policy.role_models)}
             log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {others}")
             trainer = factory(cfg, out, resume=True)
