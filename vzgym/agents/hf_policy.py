@@ -395,12 +395,18 @@ class HFPolicy(Policy):
         chunk = self.max_batch_size or max(1, len(rows))
         chunk = max(1, (chunk // n) * n) if chunk >= n else chunk
         done: list[Completion] = []
+        # The batch as processed in step 1 is reused when it is exactly the rows to generate
+        # (n == 1, nothing dropped, one chunk): images are then processed once per call.
+        reuse = n == 1 and len(groups) == 1 and groups[0] == ok and chunk >= len(rows)
         with _seeded(sampling.seed), self._threads():
             for start in range(0, len(rows), chunk):
                 part = rows[start : start + chunk]
                 done.extend(
                     self._generate_rows(
-                        [prompts[i] for i in part], [images[i] for i in part], sampling
+                        [prompts[i] for i in part],
+                        [images[i] for i in part],
+                        sampling,
+                        inputs=processed[0] if reuse else None,
                     )
                 )
         for k, i in enumerate(ok):
@@ -441,9 +447,14 @@ class HFPolicy(Policy):
 
     @torch.no_grad()
     def _generate_rows(
-        self, prompts: Sequence[str], images: Sequence[Sequence[Any]], sampling: SamplingParams
+        self,
+        prompts: Sequence[str],
+        images: Sequence[Sequence[Any]],
+        sampling: SamplingParams,
+        inputs: dict[str, Any] | None = None,
     ) -> list[Completion]:
-        inputs = self._process(prompts, images)
+        if inputs is None:
+            inputs = self._process(prompts, images)
         self._check(inputs, [len(i) for i in images])
         inputs = self._to_device(inputs)
         prompt_len = int(inputs["input_ids"].shape[1])
