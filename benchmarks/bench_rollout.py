@@ -8,6 +8,7 @@
   share of wall time.
 
 Run: python benchmarks/bench_rollout.py [games] [max_new_tokens]
+(set VZGYM_BENCH_MODEL=DIR to measure another local model instead of the tiny one)
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def run(policy: HFPolicy, games: int, group: int, seed: int, tokens: int, out: s
 
 
 def main(games: int = 32, tokens: int = 32) -> None:
-    policy = HFPolicy()  # the built-in tiny model (built into the cache on first use)
+    import os
+
+    policy = HFPolicy(os.environ.get("VZGYM_BENCH_MODEL"))  # default: the built-in tiny model
     run(policy, 1, 1, 999, tokens, None)  # warm-up
     with tempfile.TemporaryDirectory() as out:
         batched_s, batched = run(policy, games, 1, 0, tokens, out)

@@ -37,7 +37,7 @@ from typing import Any
 
 #: Bump whenever the bytes :func:`build_tiny_model` writes change on purpose;
 #: the cache directory name includes it, so old caches are simply ignored.
-TINY_MODEL_VERSION = 1
+TINY_MODEL_VERSION = 2
 
 #: Name of the marker file written last into a finished model directory.
 _MARKER = "vzgym_tiny_model.json"
@@ -193,6 +193,69 @@ this that these those there here what which who why how when where because so if
 """
 
 
+#: A frozen copy of the built-in games' prompt wording (spy rules, instructions, SVG-world
+#: prompts, scene facts), so the tokenizer learns whole words for them and prompts are
+#: short.  It is a constant on purpose: editing a game prompt must not change the model.
+_GAME_CORPUS = r"""
+You are playing "Who is the spy?" with 4 players, numbered 1 to 4. Every player sees an image.
+All players but one see the same image; the spy's image differs slightly. The game has 2 clue
+round(s): in each, every player in turn gives one short clue about their image. Civilians want
+to help find the spy without giving too much away; the spy wants to blend in without knowing
+what differs. After the clues, the civilians vote on who the spy is.
+You are playing "Who is the spy?" with 5 players, numbered 1 to 5. Every player sees an image.
+All players but one see the same image; the spy's image differs slightly. The game has 3 clue
+round(s): in each, every player in turn gives one short clue about their image. Civilians want
+to help find the spy without giving too much away; the spy wants to blend in without knowing
+what differs. After the clues, a judge who sees the civilians' image votes on who the spy is.
+You are Player 2. You are the SPY: your image differs from the others'.
+You are Player 3. You are NOT the spy.
+You are Player 1. You do not know whether you are the spy.
+It is your turn in round 1 of 2. Think step by step about your image and the clues so far, then
+give ONE short clue about your image inside \boxed{...}, e.g. \boxed{there is a small red
+cube}.
+Given your image and all clues, which player is the spy? Think step by step, then answer with
+the player number inside \boxed{...} (1 to 4), or \boxed{N/A} if you cannot tell.
+Looking at the image and the clues, which player is the spy? Think step by step, then answer
+with the player number inside \boxed{...} (1 to 4), or \boxed{N/A} if you cannot tell.
+Clues so far:
+(no clues yet)
+(no valid clue)
+Your own earlier thoughts (private):
+All clues:
+You are the judge. You see the image the civilians saw. Players 1 to 4 gave these clues.
+You design visual reasoning puzzles. Describe one picture that can be drawn as an SVG image and
+ask two questions about it that can only be answered by looking at the picture.
+You answer questions about images.
+You write SVG code. Draw the described picture so that the questions can be answered from the
+image alone. Do not write the answers into the picture.
+Topic: chart and graph understanding.
+Propose one picture and two questions about it. Reply with exactly these six tags, each once:
+<content_type>one of: data_chart | diagram | geometry | timeline | map | table |
+other</content_type>
+<caption>a precise description of the picture, with every number, label and colour needed to
+draw it</caption>
+<easy_question>a question answered by reading one value off the picture</easy_question>
+<easy_answer>a short answer (a number, word or label)</easy_answer>
+<hard_question>a question that needs several reasoning steps over the picture</hard_question>
+<hard_answer>a short answer (a number, word or label)</hard_answer>
+What is the largest value?
+Think step by step inside <think>...</think>, then give your final answer inside \boxed{} as a
+single number, word or label (e.g. \boxed{42}, \boxed{blue}).
+the gray cylinder is behind the red cube
+the gray cylinder is behind the red cylinder
+the gray cylinder is behind the small yellow cylinder
+the gray cylinder is in front of the gray sphere
+the gray cylinder is in front of the large yellow cylinder
+the gray cylinder is in front of the purple cylinder
+the gray cylinder is in front of the purple sphere
+the gray cylinder is left of the gray sphere
+the gray cylinder is left of the green cube
+the gray cylinder is left of the purple cylinder
+the gray cylinder is left of the red cube
+the gray cylinder is left of the small yellow cylinder
+"""
+
+
 # ---------------------------------------------------------------------------
 # tokenizer
 # ---------------------------------------------------------------------------
@@ -280,7 +343,7 @@ def build_tokenizer() -> Any:
 
     b2u = _bytes_to_unicode()
     vocab: dict[str, int] = {b2u[b]: b for b in range(256)}
-    merges = _learn_merges(_CORPUS, _NUM_MERGES)
+    merges = _learn_merges(_CORPUS + _GAME_CORPUS, _NUM_MERGES)
     for a, b in merges:
         vocab.setdefault(a + b, len(vocab))
     tok = Qwen2Tokenizer(
