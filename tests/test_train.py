@@ -93,7 +93,7 @@ def test_grpo_learns_the_toy_game(tmp_path):
             "trainer.steps=25",
             "trainer.games_per_step=8",
             "trainer.group_size=8",
-            "trainer.lr=1e-3",
+            "trainer.lr=3e-4",
             "sampling.max_new_tokens=3",
             "trainer.checkpoint_every=100",
             "logging.progress=false",
