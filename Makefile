@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint sysdeps venv bench clean
+COMPAT := .compat/transformers-5.15
+
+.PHONY: demo test test-compat lint sysdeps venv bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +29,21 @@ sysdeps:
 	  else echo "please install: tmux libcairo2 (Debian/Ubuntu: sudo apt-get install tmux libcairo2)"; fi; \
 	fi
 
+# vzgym and the tiny model must also work on transformers 5.15 (OpenRLHF 0.11.2's pin):
+# the model/policy/OpenRLHF tests run once more with 5.15 laid over the venv.
+$(COMPAT)/.done: | $(PY)
+	$(PIP) install -q --no-deps --target $(COMPAT) transformers==5.15.0 tokenizers==0.22.2 huggingface_hub==1.33.0
+	$(PIP) install -q --target $(COMPAT) -c constraints.txt httpx
+	touch $@
+
+test-compat: venv $(COMPAT)/.done
+	PYTHONPATH=$(COMPAT) $(PY) -c "import transformers as t; assert t.__version__ == '5.15.0', t.__version__"
+	VZGYM_CACHE=$(COMPAT)/cache PYTHONPATH=$(COMPAT) $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/test_tiny_model.py tests/test_hf_policy.py tests/test_openrlhf_agent.py tests/test_openrlhf_launch.py
+
 test: venv sysdeps
 	$(VENV)/bin/ruff check .
+	$(MAKE) test-compat
 	$(PY) -m pytest -q
 
 demo: venv
