@@ -23,6 +23,38 @@ from typing import Any
 
 from vzgym.envs.base import Observation
 
+#: Qwen2.5-VL's special tokens, in Qwen's id order (``<|endoftext|>`` first).
+#: The two ``tool_call`` tags are ordinary (non-special) added tokens in Qwen.
+QWEN_ADDED_TOKENS: tuple[str, ...] = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+)
+
+#: Qwen2.5-VL's *special* tokens (the two ``tool_call`` tags are ordinary text in Qwen).
+QWEN_SPECIAL_TOKENS: tuple[str, ...] = tuple(
+    t for t in QWEN_ADDED_TOKENS if t not in ("<tool_call>", "</tool_call>")
+)
+
 
 def neutralize(text: str, special_tokens: Iterable[str]) -> str:
     """Return ``text`` with every special-token string in it made harmless (see module doc)."""

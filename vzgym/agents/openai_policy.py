@@ -52,35 +52,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.agents.chat import neutralize
+from vzgym.agents.chat import QWEN_SPECIAL_TOKENS, neutralize
 from vzgym.envs.base import Observation
 
 logger = logging.getLogger(__name__)
 
-#: Qwen2.5-VL's special tokens: neutralised in text, and (except the two that
-#: end an answer) never sampled.
-QWEN_SPECIAL_TOKENS: tuple[str, ...] = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|object_ref_start|>",
-    "<|object_ref_end|>",
-    "<|box_start|>",
-    "<|box_end|>",
-    "<|quad_start|>",
-    "<|quad_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-    "<|fim_prefix|>",
-    "<|fim_middle|>",
-    "<|fim_suffix|>",
-    "<|fim_pad|>",
-    "<|repo_name|>",
-    "<|file_sep|>",
-)
 #: The special tokens sent as vLLM ``bad_words`` by default (EOS tokens excluded).
 DEFAULT_SUPPRESS_TOKENS: tuple[str, ...] = tuple(
     t for t in QWEN_SPECIAL_TOKENS if t not in ("<|im_end|>", "<|endoftext|>")

@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vzgym.agents.chat import QWEN_ADDED_TOKENS
+
 #: Bump whenever the bytes :func:`build_tiny_model` writes change on purpose;
 #: the cache directory name includes it, so old caches are simply ignored.
 TINY_MODEL_VERSION = 2
@@ -42,32 +44,8 @@ TINY_MODEL_VERSION = 2
 #: Name of the marker file written last into a finished model directory.
 _MARKER = "vzgym_tiny_model.json"
 
-#: Qwen2.5-VL's special tokens, in Qwen's id order (``<|endoftext|>`` first).
-#: The two ``tool_call`` tags are ordinary (non-special) added tokens in Qwen.
-SPECIAL_TOKENS: tuple[str, ...] = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|object_ref_start|>",
-    "<|object_ref_end|>",
-    "<|box_start|>",
-    "<|box_end|>",
-    "<|quad_start|>",
-    "<|quad_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-    "<tool_call>",
-    "</tool_call>",
-    "<|fim_prefix|>",
-    "<|fim_middle|>",
-    "<|fim_suffix|>",
-    "<|fim_pad|>",
-    "<|repo_name|>",
-    "<|file_sep|>",
-)
+#: Qwen2.5-VL's added tokens, in Qwen's id order (see :data:`vzgym.agents.chat.QWEN_ADDED_TOKENS`).
+SPECIAL_TOKENS: tuple[str, ...] = QWEN_ADDED_TOKENS
 _NON_SPECIAL = {"<tool_call>", "</tool_call>"}
 
 #: Qwen2.5-VL-Instruct's chat template (image/video parts become
