@@ -36,7 +36,17 @@ def weights(run_dir):
 
 def test_kill_9_and_resume_continue_exactly(tmp_path):
     ref, crash = tmp_path / "ref", tmp_path / "crash"
-    common = [*TOY, "--steps", "6", "--set", "trainer.checkpoint_every=2"]
+    common = [
+        *TOY,
+        "--steps",
+        "6",
+        "--set",
+        "trainer.checkpoint_every=2",
+        "--set",
+        "trainer.lr_schedule=cosine",
+        "--set",
+        "trainer.warmup_steps=2",
+    ]
     run_vzgym("train", *common, "--run-dir", str(ref), timeout=600)
 
     proc = subprocess.Popen(
@@ -219,3 +229,35 @@ def test_model_init_tiny_cli(tmp_path):
     out = run_vzgym("model", "init-tiny", str(tmp_path / "tiny")).stdout
     assert "tiny model written" in out
     assert (tmp_path / "tiny" / "model.safetensors").exists()
+
+
+def test_lr_schedules():
+    from vzgym.trainers.local import lr_factor
+
+    warm = lr_factor("constant", 2, 10)
+    assert [warm(s) for s in range(4)] == [0.5, 1.0, 1.0, 1.0]
+    linear = lr_factor("linear", 0, 4)
+    assert [linear(s) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    cosine = lr_factor("cosine", 0, 2)
+    assert cosine(0) == 1.0 and cosine(1) == pytest.approx(0.5)
+
+
+def test_tensorboard_and_wandb_offline_logging(tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("wandb")
+    config = load_config(
+        None,
+        [
+            "env.id=toy-color",
+            "trainer.steps=1",
+            "trainer.games_per_step=1",
+            "trainer.group_size=2",
+            "sampling.max_new_tokens=2",
+            "logging.progress=false",
+            "logging.tensorboard=true",
+            "logging.wandb=true",
+        ],
+    )
+    LocalGRPOTrainer(config, tmp_path).train()
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert list((tmp_path / "wandb").glob("offline-run-*"))

@@ -85,6 +85,10 @@ __all__ = [
 ]
 
 
+#: Learning-rate schedules over training steps (after ``warmup_steps`` of linear warm-up).
+LR_SCHEDULES = ("constant", "linear", "cosine")
+
+
 class ConfigError(ValueError):
     """A config file or override is malformed, unknown or invalid."""
 
@@ -177,6 +181,9 @@ class TrainerConfig:
             ``"fixed:clue"`` or ``"fixed:decision"``.
         phase_options: options of the phase schedule (``{k_min = 3}``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+        lr_schedule: ``"constant"``, ``"linear"`` (decay to 0) or ``"cosine"`` (to 0)
+            over the run's steps, after ``warmup_steps`` of linear warm-up from 0.
+        warmup_steps: training steps of linear learning-rate warm-up.
     """
 
     backend: str = "local"
@@ -200,6 +207,8 @@ class TrainerConfig:
     phase: str = "adaptive"
     phase_options: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
 
 
 @dataclass
@@ -575,6 +584,11 @@ def validate(config: RunConfig) -> RunConfig:
         value = getattr(tr, name)
         _need(value >= 0, f"trainer.{name} must be >= 0, got {value}")
     _need(math.isfinite(tr.lr) and tr.lr > 0.0, f"trainer.lr must be > 0, got {tr.lr}")
+    _need(
+        tr.lr_schedule in LR_SCHEDULES,
+        f"trainer.lr_schedule must be one of {LR_SCHEDULES}, got {tr.lr_schedule!r}",
+    )
+    _need(tr.warmup_steps >= 0, f"trainer.warmup_steps must be >= 0, got {tr.warmup_steps}")
     for name in ("weight_decay", "clip_low", "clip_high", "kl_coef", "grad_clip"):
         value = getattr(tr, name)
         _need(math.isfinite(value) and value >= 0.0, f"trainer.{name} must be >= 0, got {value}")

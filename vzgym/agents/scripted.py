@@ -43,7 +43,7 @@ class ScriptedSpyPolicy(Policy):
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0, spy_mistake_rate: float = 0.25):
+    def __init__(self, seed: int = 0, spy_mistake_rate: float = 0.0):
         self.seed = seed
         self.spy_mistake_rate = spy_mistake_rate
 

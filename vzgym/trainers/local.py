@@ -69,6 +69,23 @@ def resolve_model_path(spec: str) -> Path:
     return path
 
 
+def lr_factor(schedule: str, warmup_steps: int, total_steps: int) -> Any:
+    """The learning-rate multiplier per training step: warm-up, then constant/linear/cosine."""
+
+    def factor(step: int) -> float:
+        if warmup_steps > 0 and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        span = max(1, total_steps - warmup_steps)
+        progress = min(1.0, (step - warmup_steps) / span)
+        if schedule == "linear":
+            return 1.0 - progress
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 1.0
+
+    return factor
+
+
 def _device(name: str) -> torch.device:
     if name in ("auto", "", None):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -152,11 +169,15 @@ class LocalGRPOTrainer:
         self.optimizer = torch.optim.AdamW(
             params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
         )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_factor(tcfg.lr_schedule, tcfg.warmup_steps, tcfg.steps)
+        )
         self.estimators = build_estimators(config)
         self.staged = self.env_id.startswith("spy-")
         self.phases = build_phase_schedule(config)
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
             for phase, est_state in state["estimators"].items():
                 if phase in self.estimators:
                     self.estimators[phase].load_state_dict(est_state)
@@ -338,7 +359,8 @@ class LocalGRPOTrainer:
                 loss.backward()
                 loss_sum += float(loss.detach())
             params = [p for p in self.model.parameters() if p.requires_grad]
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+            max_norm = tcfg.grad_clip if tcfg.grad_clip > 0 else float("inf")  # 0 = no clipping
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
             self.optimizer.step()
             stats["loss"].append(loss_sum)
             stats["clip_frac"].append(clip_sum / max(total_tokens, 1))
@@ -371,6 +393,7 @@ class LocalGRPOTrainer:
         t2 = time.perf_counter()
         metrics: dict[str, Any] = {
             "phase": phase,
+            "lr": self.optimizer.param_groups[0]["lr"],
             "samples": len(samples),
             "tokens": sum(len(s.token_ids) for s in samples),
             "reward_mean": (sum(s.reward for s in samples) / len(samples)) if samples else 0.0,
@@ -398,6 +421,7 @@ class LocalGRPOTrainer:
         return {
             "step": step,
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "estimators": {p: e.state_dict() for p, e in self.estimators.items()},
             "phase_controller": self.phases.state_dict(),
             "rng": rng_state(),
@@ -425,8 +449,10 @@ class LocalGRPOTrainer:
             metrics = self.train_step(step)
             self.metrics.log(step, metrics)
             history.append(metrics)
+            self.scheduler.step()
             done = step + 1
-            if done % max(1, tcfg.checkpoint_every) == 0 or done == tcfg.steps:
+            every = tcfg.checkpoint_every  # 0 = only at the end
+            if (every > 0 and done % every == 0) or done == tcfg.steps:
                 self.checkpoint(done)
             bar.update(done, metrics)
         bar.close()
