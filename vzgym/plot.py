@@ -15,7 +15,11 @@ from vzgym.trainers.metrics import read_metrics
 PANELS: list[tuple[str, str, list[str]]] = [
     ("rewards.png", "Mean reward per role", ["reward/*"]),
     ("train_reward.png", "Training reward (active stage)", ["reward_mean"]),
-    ("spy_game.png", "Spy games", ["game/spy_found", "game/vote_accuracy", "game/na_rate"]),
+    (
+        "spy_game.png",
+        "Spy games",
+        ["game/spy_found", "game/vote_accuracy", "game/na_rate", "game/invalid_vote_rate"],
+    ),
     ("phase.png", "Iterative-SPO phase (1 = clue, 0 = decision)", ["phase_is_clue"]),
     (
         "svg_world.png",
