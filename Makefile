@@ -39,7 +39,8 @@ $(COMPAT)/.done: | $(PY)
 test-compat: venv $(COMPAT)/.done
 	PYTHONPATH=$(COMPAT) $(PY) -c "import transformers as t; assert t.__version__ == '5.15.0', t.__version__"
 	VZGYM_CACHE=$(COMPAT)/cache PYTHONPATH=$(COMPAT) $(PY) -m pytest -q -p no:cacheprovider \
-	  tests/test_tiny_model.py tests/test_hf_policy.py tests/test_openrlhf_agent.py tests/test_openrlhf_launch.py
+	  tests/test_tiny_model.py tests/test_hf_policy.py tests/test_openrlhf_agent.py \
+	  tests/test_openrlhf_launch.py tests/test_rollout.py tests/test_train.py
 
 test: venv sysdeps
 	$(VENV)/bin/ruff check .
