@@ -55,7 +55,7 @@ demo: venv
 	$(VENV)/bin/vzgym plot runs/demo
 
 bench: venv
-	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check vzgym tests
