@@ -231,20 +231,18 @@ def _resolve_config(
 
 
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
-    import time
-    from pathlib import Path
+    """``--run-dir``, else ``logging.run_dir`` filled in (with ``--resume``: the newest match)."""
+    from vzgym.config import format_run_dir
 
     if run_dir:
         return Path(run_dir)
-    template = config.logging.run_dir
     if resume:
-        pattern = template.replace("{env}", config.env.id).replace("{time}", "*")
+        pattern = config.logging.run_dir.format(env=config.env.id.replace("/", "_"), time="*")
         found = sorted(Path().glob(pattern), key=lambda p: p.stat().st_mtime)
         if not found:
             raise click.ClickException(f"--resume: no run matches {pattern}; give --run-dir")
         return found[-1]
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(template.replace("{env}", config.env.id).replace("{time}", stamp))
+    return Path(format_run_dir(config))
 
 
 @cli.command("train")
@@ -340,7 +338,6 @@ def mm_zero_command(
     run_dir: str | None,
 ) -> None:
     """MM-Zero: Proposer -> CodeGen -> Solver per iteration, each from its last version."""
-    from pathlib import Path
 
     from vzgym.trainers.mmzero import run_mm_zero
 

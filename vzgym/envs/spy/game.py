@@ -226,10 +226,13 @@ class SpyEnv(MultiAgentEnv):
             f"{prompts.reasoning_text(self._own_notes(seat))}"
             f"{prompts.clue_instruction(self.round, self.clue_rounds)}"
         )
-        return self._observation(self._agent(seat), seat, Phase.CLUE, self._image_of(seat), body)
+        return self._observation(
+            self._agent(seat), seat, Phase.CLUE, self._image_of(seat), body, log
+        )
 
     def _vote_observation(self, agent: AgentID) -> Observation:
-        log = prompts.clue_log_text(self._public_log())
+        public = self._public_log()
+        log = prompts.clue_log_text(public)
         judge = agent in self.judges
         if judge:
             head = (
@@ -244,17 +247,23 @@ class SpyEnv(MultiAgentEnv):
             notes = prompts.reasoning_text(self._own_notes(seat))
             head = f"{head}\n\n{notes}".rstrip()
         body = f"{head}\n\nAll clues:\n{log}\n\n{prompts.vote_instruction(self.num_players, judge)}"
-        return self._observation(agent, seat, Phase.DECISION, image, body)
+        return self._observation(agent, seat, Phase.DECISION, image, body, public)
 
     def _observation(
-        self, agent: AgentID, seat: int, phase: Phase, image: Image.Image, body: str
+        self,
+        agent: AgentID,
+        seat: int,
+        phase: Phase,
+        image: Image.Image,
+        body: str,
+        public_log: list[list[tuple[int, str]]],
     ) -> Observation:
         system = prompts.rules_text(self.num_players, self.clue_rounds, self.decision)
         role = Role.JUDGE.value if agent in self.judges else self._shown_role(seat)
         private: dict[str, Any] = {
             "true_role": self.role_of(agent).value,
             "scene": self._pair.original_scene if seat == 0 else self._scene_of(seat),
-            "public_log": self._public_log(),
+            "public_log": public_log,
             "num_players": self.num_players,
         }
         if seat == self.spy_seat:
@@ -269,7 +278,7 @@ class SpyEnv(MultiAgentEnv):
                 "seat": seat,
                 "num_players": self.num_players,
                 "clue_rounds": self.clue_rounds,
-                "clue_log": self._public_log(),
+                "clue_log": public_log,
             },
             private=private,
         )
