@@ -114,7 +114,8 @@ def print_summary(
     mine = infos.get(human_agent or "", {})
     simple = {k: v for k, v in mine.items() if isinstance(v, (str, int, float, bool))}
     if simple:
-        terminal.print("Your result: " + ", ".join(f"{k}={v}" for k, v in simple.items()))
+        shown = (f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in simple.items())
+        terminal.print("Your result: " + ", ".join(shown))
     if mine.get("rendered_image") is not None:
         terminal.print("Your SVG rendered as:")
         terminal.show_image(mine["rendered_image"], f"{human_agent}-rendered")
