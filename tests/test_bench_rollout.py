@@ -21,7 +21,7 @@ def test_bench_rollout_prints_every_figure(tmp_path: Path) -> None:
     tiny_dir = build_tiny_model(tmp_path / "model")
     env = {**os.environ, "VZGYM_BENCH_MODEL": str(tiny_dir)}
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_rollout.py"), "2", "4"],
+        [sys.executable, str(ROOT / "benchmarks" / "bench_rollout.py"), "2", "4", "1"],
         capture_output=True,
         text=True,
         env=env,
