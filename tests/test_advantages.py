@@ -57,6 +57,19 @@ def test_group_norm_default_eps_and_dr_grpo():
     )
 
 
+def test_group_norm_population_std_as_vision_zero_phases():
+    samples = [S(1), S(2), S(3)]
+    # ddof=0: var ((1-2)^2 + 0 + (3-2)^2) / 3 = 2/3 -> std sqrt(2/3); eps 1e-8
+    std = math.sqrt(2 / 3)
+    np.testing.assert_allclose(
+        GroupNorm(ddof=0, eps=1e-8).compute(samples),
+        [-1 / (std + 1e-8), 0.0, 1 / (std + 1e-8)],
+        atol=1e-12,
+    )
+    with pytest.raises(ValueError, match="ddof"):
+        GroupNorm(ddof=2)
+
+
 def test_group_norm_groups_split_by_role_and_phase():
     samples = [
         S(1, role="spy"),

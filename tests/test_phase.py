@@ -77,6 +77,13 @@ def test_thresholds_are_inclusive_and_configurable():
     assert pc.update(1, 0.4, 0.0) == "decision"  # acc EMA (0.25*0.6+0.5*0.4)/0.75 = 7/15
 
 
+def test_threshold_of_one_is_reachable_despite_float_rounding():
+    # with rho 0.9 the bias-corrected EMA of a constant 1.0 is 0.9999999999999997
+    # after 4 updates
+    pc = PhaseController(rho=0.9, k_min=4, acc_to_clue=1.0, na_to_clue=0.0)
+    assert [pc.update(s, 1.0, 0.0) for s in range(4)] == ["decision"] * 3 + ["clue"]
+
+
 def test_ema_keeps_running_across_phases_unless_reset():
     pc = PhaseController(rho=0.5, k_min=1)
     pc.update(0, 1.0, 0.0)  # switches to clue

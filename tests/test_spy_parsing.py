@@ -18,6 +18,18 @@ def test_unclosed_box_is_ignored_but_earlier_one_counts():
     assert last_box(r"\boxed{never closed") is None
 
 
+def test_unclosed_box_does_not_hide_later_complete_boxes():
+    assert parse_vote(r"My first guess \boxed{3 ... actually no. Final: \boxed{2}", 4).target == 2
+    parsed = parse_clue(r"I could write \boxed{ here... final answer: \boxed{a red cube}")
+    assert parsed.clue == "a red cube"
+    # thousands of unclosed boxes before the answer (linear-time scan)
+    assert last_box("\\boxed{" * 20_000 + r"\boxed{2}") == "2"
+
+
+def test_box_inside_a_complete_box_is_its_content():
+    assert find_boxes(r"\boxed{a \boxed{b}}") == [(0, 19, r"a \boxed{b}")]
+
+
 def test_box_with_space_and_fbox():
     assert last_box(r"\boxed {x}") == "x"
     assert last_box(r"\fbox{y}") == "y"
@@ -64,6 +76,11 @@ def test_surrogates_become_replacement_chars():
         (r"\boxed{#4}", 4, False, None),
         (r"\boxed{N/A}", None, True, None),
         (r"\boxed{n/a}", None, True, None),
+        (r"\boxed{N.A.}", None, True, None),
+        (r"\boxed{N.A}", None, True, None),
+        (r"\boxed{\mathrm{N/A}}", None, True, None),
+        (r"\boxed{\textbf{3}}", 3, False, None),
+        (r"\boxed{\mathbf{Player 4}}", 4, False, None),
         (r"\boxed{none}", None, True, None),
         (r"\boxed{5}", None, False, "out_of_range"),
         (r"\boxed{0}", None, False, "out_of_range"),

@@ -57,13 +57,14 @@ def test_clue_rewards_errors():
 @pytest.mark.parametrize(
     ("correct", "na", "valid", "paper", "code"),
     [
-        (True, False, True, 1.0, 0.3 + 1.2 + 0.99),
-        (False, False, True, -1.0, 0.3),
-        (False, True, True, -0.5, 0.3),
-        (False, False, False, -1.0, -0.3),
+        (True, False, True, 1.0, 0.3 + 1.2 + 0.99),  # 2.49
+        (False, False, True, -1.0, 0.3 - 1.2),  # wrong seat: -0.9
+        (False, True, True, -0.5, 0.3 - 0.6),  # N/A: -0.3
+        (False, False, False, -1.0, -0.3 - 1.2),  # invalid: -1.5
     ],
 )
 def test_decision_rewards(correct, na, valid, paper, code):
+    # vz-code as released: 0.3*(2*fmt-1) + 1.2*acc + 0.99*[acc>0], acc in {1, -0.5, -1}
     assert decision_reward(correct=correct, na=na, valid=valid, scheme="paper") == paper
     assert decision_reward(correct=correct, na=na, valid=valid, scheme="vz-code") == pytest.approx(
         code

@@ -5,13 +5,15 @@ Built-ins (always available, also when a plugin's hook raises):
 * ``group_norm`` — GRPO: within each group of samples sharing
   ``(group_id, role, phase)`` (the same seed, role and stage),
   ``A = (r - mean) / (std + eps)``; with ``scale_by_std=False`` (Dr. GRPO)
-  ``A = r - mean``.  ``std`` is the **sample** standard deviation (``ddof=1``),
-  as ``torch.std`` computes it in TRL's GRPO and in Vision-Zero's released
-  trainer (``eps = 1e-4`` there as here).  A group of one sample, or whose
+  ``A = r - mean``.  ``std`` is by default the **sample** standard deviation
+  (``ddof=1``, ``eps=1e-4``), as ``torch.std`` computes it in TRL's GRPO and in
+  the generic GRPO path of Vision-Zero's released trainer; Vision-Zero's
+  per-game-phase normalisation (``_apply_group_normalization``) uses the
+  population std instead: ``ddof=0, eps=1e-8``.  A group of one sample, or whose
   rewards are all equal, gets advantage exactly 0.
-* ``rae`` — role-conditioned advantage estimation (SPIRAL, used by
-  Vision-Zero's clue stage): an EMA baseline per ``(role, phase)``, read
-  *before* it is updated with the current rewards (see :class:`RAE`).
+* ``rae`` — role-conditioned advantage estimation (SPIRAL; Vision-Zero's clue
+  stage uses a variant): an EMA baseline per ``(role, phase)``, read *before*
+  it is updated with the current rewards (see :class:`RAE`).
 * ``rloo`` — REINFORCE leave-one-out: ``A_i = r_i - mean_{j != i} r_j`` within
   ``(group_id, role, phase)``; a group of one sample gets 0.
 
@@ -131,19 +133,23 @@ class GroupNorm(AdvantageEstimator):
     Args:
         scale_by_std: divide by ``std + eps`` (GRPO); False gives Dr. GRPO's ``r - mean``.
         eps: added to the standard deviation.
+        ddof: delta degrees of freedom of the std: 1 (default) the sample std,
+            0 the population std (Vision-Zero's per-phase normalisation).
 
-    ``std`` is the sample standard deviation (``ddof=1``).  Groups of one
-    sample, or with all rewards equal, get advantage 0.  The advantages of
-    each group sum to 0 (up to rounding).
+    Groups of one sample, or with all rewards equal, get advantage 0.  The
+    advantages of each group sum to 0 (up to rounding).
     """
 
     name = "group_norm"
 
-    def __init__(self, *, scale_by_std: bool = True, eps: float = 1e-4) -> None:
+    def __init__(self, *, scale_by_std: bool = True, eps: float = 1e-4, ddof: int = 1) -> None:
         if not (isinstance(eps, (int, float)) and eps >= 0 and math.isfinite(eps)):
             raise ValueError(f"group_norm: eps must be a finite number >= 0, got {eps!r}")
+        if ddof not in (0, 1) or isinstance(ddof, bool):
+            raise ValueError(f"group_norm: ddof must be 0 or 1, got {ddof!r}")
         self.scale_by_std = bool(scale_by_std)
         self.eps = float(eps)
+        self.ddof = int(ddof)
 
     def compute(self, samples: Sequence[AdvSample]) -> np.ndarray:
         """Return ``(r - group mean) / (group std + eps)`` per sample (see the class doc)."""
@@ -155,12 +161,12 @@ class GroupNorm(AdvantageEstimator):
                 continue
             centred = r - r.mean()
             if self.scale_by_std:
-                centred = centred / (r.std(ddof=1) + self.eps)
+                centred = centred / (r.std(ddof=self.ddof) + self.eps)
             out[idx] = centred
         return out
 
     def __repr__(self) -> str:
-        return f"GroupNorm(scale_by_std={self.scale_by_std}, eps={self.eps})"
+        return f"GroupNorm(scale_by_std={self.scale_by_std}, eps={self.eps}, ddof={self.ddof})"
 
 
 class RLOO(AdvantageEstimator):
@@ -192,8 +198,11 @@ class RAE(AdvantageEstimator):
     one EMA per player role with decay ``0.95``; for each finished game it
     reads the baseline *before* updating it with that game's reward
     (``baseline = ema.get(); ema.update(r); A = r - baseline``); its EMA
-    starts at 0 without bias correction.  Vision-Zero uses the same scheme for
-    the clue stage.
+    starts at 0 without bias correction.  Vision-Zero's released code
+    (``clevr_spotdiff_generator.py``) differs: it updates its per-role EMA
+    (``α = 0.9``, no bias correction) with the game's rewards *first* and then
+    subtracts it: with one game per update ``A = α (r - b_old)``, SPIRAL's
+    advantage scaled by ``α``.
 
     Here, per key ``k = (role, phase)`` present in a batch, with ``r̄_k`` the
     mean reward of the key's samples in the batch:

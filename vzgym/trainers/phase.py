@@ -42,6 +42,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
+#: Slack for threshold comparisons: a bias-corrected EMA of a constant 1.0 is
+#: 0.9999999999999998, which must still reach a threshold of 1.0.
+_TOL = 1e-9
+
 logger = logging.getLogger(__name__)
 
 PHASES = ("decision", "clue")
@@ -231,12 +235,12 @@ class PhaseController(PhaseSchedule):
             switch = (
                 acc_ema is not None
                 and na_ema is not None
-                and acc_ema >= self.acc_to_clue
-                and na_ema <= self.na_to_clue
+                and acc_ema >= self.acc_to_clue - _TOL
+                and na_ema <= self.na_to_clue + _TOL
             )
         else:
-            switch = (acc_ema is not None and 1.0 - acc_ema >= self.err_to_decision) or (
-                na_ema is not None and na_ema >= self.na_to_decision
+            switch = (acc_ema is not None and 1.0 - acc_ema >= self.err_to_decision - _TOL) or (
+                na_ema is not None and na_ema >= self.na_to_decision - _TOL
             )
         if switch:
             self._phase = _other(self._phase)

@@ -12,9 +12,10 @@ import unicodedata
 from dataclasses import dataclass
 
 BOX_COMMANDS = ("\\boxed", "\\fbox")
-NA_ANSWERS = frozenset({"n/a", "na", "n.a.", "none", "no one", "nobody", "unknown", "not sure"})
+NA_ANSWERS = frozenset({"n/a", "na", "n.a", "none", "no one", "nobody", "unknown", "not sure"})
 _PLAYER_RE = re.compile(r"^(?:player|p|seat|#)?\s*#?\s*(\d{1,4})\.?$", re.IGNORECASE)
 _WS_RE = re.compile(r"\s+")
+_LATEX_COMMAND_RE = re.compile(r"\\[A-Za-z]+\s*(?=\{)")
 
 
 def clean_text(text: str) -> str:
@@ -28,12 +29,30 @@ def clean_text(text: str) -> str:
     )
 
 
+def _matching_braces(text: str) -> dict[int, int]:
+    """Map the index of every ``{`` that is closed to the index of its ``}`` (one pass)."""
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            match[stack.pop()] = i
+    return match
+
+
 def find_boxes(text: str) -> list[tuple[int, int, str]]:
     r"""Return every complete ``\boxed{...}`` as ``(start, end, content)``, in order.
 
-    Braces inside the box may nest; an unclosed box is ignored.  Runs in linear
-    time over ``text`` (no backtracking regex).
+    Braces inside the box may nest.  An unclosed box is ignored, but complete
+    boxes after (or inside) it still count: in ``"\boxed{3 ... no: \boxed{2}"``
+    the answer is ``2``.  Boxes nested inside a complete box are part of its
+    content.  Runs in linear time over ``text`` (one brace-matching pass, no
+    backtracking regex).
     """
+    if "{" not in text:
+        return []
+    match = _matching_braces(text)
     found: list[tuple[int, int, str]] = []
     for command in BOX_COMMANDS:
         pos = 0
@@ -44,21 +63,10 @@ def find_boxes(text: str) -> list[tuple[int, int, str]]:
             i = start + len(command)
             while i < len(text) and text[i] in " \t":
                 i += 1
-            if i >= len(text) or text[i] != "{":
-                pos = start + len(command)
-                continue
-            depth, j = 0, i
-            while j < len(text):
-                ch = text[j]
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
-            if depth != 0:  # unclosed: nothing after it can close it either
-                break
+            pos = start + len(command)
+            if i >= len(text) or text[i] != "{" or i not in match:
+                continue  # no brace, or an unclosed box: look further on
+            j = match[i]
             found.append((start, j + 1, text[i + 1 : j]))
             pos = j + 1
     found.sort()
@@ -72,7 +80,8 @@ def last_box(text: str) -> str | None:
 
 
 def _strip_latex(content: str) -> str:
-    content = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", content)
+    # \text{..}, \textbf{..}, \mathrm{..} ...: drop the command, keep the argument
+    content = _LATEX_COMMAND_RE.sub(" ", content)
     content = content.replace("\\", " ").replace("{", " ").replace("}", " ")
     return _WS_RE.sub(" ", content).strip().strip("\"'`").strip()
 
@@ -146,7 +155,7 @@ def parse_vote(text: str, num_players: int) -> ParsedVote:
     answer = _strip_latex(content)
     if not answer:
         return ParsedVote(None, error="empty_box")
-    if answer.lower().rstrip(".") in NA_ANSWERS or answer.lower() == "n/a.":
+    if answer.lower().rstrip(".") in NA_ANSWERS:
         return ParsedVote(None, na=True)
     match = _PLAYER_RE.match(answer)
     if not match:

@@ -12,10 +12,12 @@ rewards sum to zero.
 Decision stage, per vote, two schemes:
 
 * ``"paper"``: +1 correct, -0.5 N/A, -1 wrong or invalid.
-* ``"vz-code"`` (the released code): ``0.3·format + 1.2·acc + 0.99·[acc > 0]`` with
-  ``format`` = +1 for a well-formed answer (a seat or N/A) and -1 otherwise, and
-  ``acc`` = 1 for a correct answer, else 0.  So correct = 2.49, wrong or N/A = 0.3,
-  invalid = -0.3.
+* ``"vz-code"`` (the released code, ``clevr_spotdiff_generator.py``: format term,
+  accuracy term and potential-based shaping ``γ·Φ_acc``):
+  ``0.3·format + 1.2·acc + 0.99·[acc > 0]`` with ``format`` = +1 for a well-formed
+  answer (a seat or N/A) and -1 otherwise, and ``acc`` = +1 correct, -0.5 N/A,
+  -1 wrong or invalid.  So correct = 2.49, N/A = -0.3, wrong = -0.9,
+  invalid = -1.5.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def decision_reward(*, correct: bool, na: bool, valid: bool, scheme: str = "pape
         return -1.0
     if scheme == "vz-code":
         fmt = 1.0 if valid else -1.0
-        acc = 1.0 if correct and valid else 0.0
+        if correct and valid:
+            acc = 1.0
+        elif na and valid:
+            acc = -0.5
+        else:
+            acc = -1.0
         return 0.3 * fmt + 1.2 * acc + 0.99 * (1.0 if acc > 0 else 0.0)
     raise ValueError(f"unknown decision_reward scheme {scheme!r}; choose from {DECISION_SCHEMES}")
