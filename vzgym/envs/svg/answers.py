@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -71,31 +70,17 @@ def _as_number(s: str) -> float | None:
     return None
 
 
-_mv_lock = threading.Lock()
-
-
 @lru_cache(maxsize=65536)
 def _math_verify_equal(a: str, b: str) -> bool:
-    """Ask math-verify whether two short answers are equal (either direction)."""
-    try:
-        from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
-    except ImportError:  # pragma: no cover - the svg extra is missing
-        return False
-    # math-verify's timeouts use SIGALRM, which only works in the main thread.
-    main = threading.current_thread() is threading.main_thread()
-    timeout = 3 if main else None
-    config = [LatexExtractionConfig(), ExprExtractionConfig()]
-    try:
-        with _mv_lock:
-            pa = parse(f"${a}$", extraction_config=config, parsing_timeout=timeout)
-            pb = parse(f"${b}$", extraction_config=config, parsing_timeout=timeout)
-            if not pa or not pb:
-                return False
-            return bool(
-                verify(pa, pb, timeout_seconds=timeout) or verify(pb, pa, timeout_seconds=timeout)
-            )
-    except Exception:  # noqa: BLE001 - a checker failure means "not shown equal"
-        return False
+    """Ask math-verify whether two short answers are equal (either direction).
+
+    Runs in a killable worker process (:mod:`vzgym.envs.svg.mathcheck`): an
+    answer that sends sympy into a computation it cannot leave (``9^{9^{9^{9}}}``)
+    costs at most the worker's hard timeout and counts as "not equal".
+    """
+    from vzgym.envs.svg.mathcheck import default_worker
+
+    return bool(default_worker().equal(a, b))
 
 
 def answers_equivalent(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
