@@ -209,7 +209,7 @@ def test_codegen_env_check(renderer: SVGRenderer) -> None:
 
 
 def test_codegen_env_rewards(renderer: SVGRenderer) -> None:
-    env = SVGCodegenEnv(num_items=4, renderer=renderer)
+    env = SVGCodegenEnv(num_items=5, renderer=renderer)
     obs, _ = env.reset(seed=3)
     o = obs["codegen_0"]
     assert "Hard question:" in o.text() and "Hard answer" not in o.text()
@@ -218,6 +218,8 @@ def test_codegen_env_rewards(renderer: SVGRenderer) -> None:
     acts["codegen_1"] = "I refuse."
     acts["codegen_2"] = "```svg\n<svg width='10' height='10'><rect\n```"
     acts["codegen_3"] = ""
+    blank = "```svg\n<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'></svg>\n```"
+    acts["codegen_4"] = blank  # valid SVG, transparent image
     _, rewards, _, _, infos = env.step(acts)
     assert infos["codegen_0"]["render_status"] == "ok" and rewards["codegen_0"] > 1.0
     assert rewards["codegen_1"] == pytest.approx(-0.5)  # not SVG: -(0.1 + 0.5) floored
@@ -225,7 +227,10 @@ def test_codegen_env_rewards(renderer: SVGRenderer) -> None:
     assert rewards["codegen_2"] == pytest.approx(-0.1)
     assert rewards["codegen_3"] == pytest.approx(-0.5)  # empty
     assert infos["codegen_3"]["render_status"] == "empty"
-    assert infos["codegen_0"]["metrics"]["codegen/render_success"] == 0.25
+    # a valid but blank SVG only misses the render: never below broken XML or prose
+    assert infos["codegen_4"]["render_status"] == "empty"
+    assert rewards["codegen_4"] == pytest.approx(-0.1)
+    assert infos["codegen_0"]["metrics"]["codegen/render_success"] == 0.2
     env.close()
 
 

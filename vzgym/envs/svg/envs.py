@@ -462,10 +462,12 @@ class SVGCodegenEnv(_SVGWorldEnv):
                     True, jd.solvability, jd.consistency, config=self.reward_config
                 )
             else:
+                # The penalties describe the code, as in MM-Zero: blank code, code that is
+                # not SVG.  A valid SVG that renders to a blank image only misses the render.
                 reward = codegen_reward(
                     False,
-                    empty=r.extract.empty or r.status == "empty",
-                    not_svg=not r.extract.is_svg or r.status in ("not_svg", "empty"),
+                    empty=r.extract.empty,
+                    not_svg=not r.extract.is_svg or r.status == "not_svg",
                     config=self.reward_config,
                 )
             rewards[agent] = float(reward)
