@@ -520,3 +520,22 @@ def test_per_phase_estimators(engine):
         ]
     )
     assert [r["reward"] for r in votes] == pytest.approx(list(expected))
+
+
+def test_turns_with_invalid_rewards_never_reach_the_pool():
+    from vzgym.trainers.openrlhf.executor import GameRecord, TurnRecord
+
+    def turn(agent):
+        return TurnRecord(
+            0, 0, agent, "proposer", "propose", 0, [1], [2], None, "x", "stop", None, 0
+        )
+
+    game = GameRecord(
+        0,
+        turns=[turn("proposer_0"), turn("proposer_1"), turn("proposer_2")],
+        infos={"proposer_0": {"reward_valid": False}, "proposer_1": {"reward_valid": True}},
+        status="ok",
+    )
+    row = GameRow(env_id="svg-propose", seed=0, group=1, samples=2)
+    pool = _load_agent_executor_cls()()._pool(row, [game])
+    assert [t.agent for t in pool] == ["proposer_1", "proposer_2"]

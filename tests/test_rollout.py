@@ -112,6 +112,25 @@ def test_a_failed_game_does_not_stop_the_batch(tmp_path):
     assert all(not r["trainable"] for r in rows if r["episode_id"] in failed)
 
 
+def test_turns_with_invalid_rewards_are_not_trainable(tmp_path):
+    from vzgym.agents.scripted_svg import ScriptedProposer
+
+    class CodegenDown(Policy):
+        """A codegen whose server is down: every call fails."""
+
+        def generate(self, observations, sampling=None):
+            raise ConnectionError("codegen server down")
+
+    config = RolloutConfig(
+        "svg-propose", {"num_proposals": 2, "codegen_policy": CodegenDown()}, games=1, group=1
+    )
+    run_rollouts(config, PolicyMap(SeatPolicy("p", ScriptedProposer())), str(tmp_path))
+    rows = read_trajectories(tmp_path).to_pylist()
+    assert len(rows) == 2 and {r["episode_status"] for r in rows} == {"ok"}
+    assert all(json.loads(r["info"])["reward_valid"] is False for r in rows)
+    assert not any(r["trainable"] for r in rows)
+
+
 def test_writer_shards_are_atomic_and_survive_kill_9(tmp_path):
     script = textwrap.dedent(
         f"""

@@ -194,11 +194,23 @@ def test_propose_env_survives_failing_policies(renderer: SVGRenderer) -> None:
     _, rewards, _, _, infos = env.step(_bot_actions(obs, ScriptedProposer()))
     assert infos["proposer_0"]["render_statuses"] == ["policy_error"] * 4
     assert infos["proposer_0"]["metrics"]["propose/count/codegen_errors"] == 8
+    # an infrastructure failure is not a score: reward 0, flagged invalid
+    assert rewards == {"proposer_0": 0.0, "proposer_1": 0.0}
+    assert infos["proposer_0"]["reward_valid"] is False
     env = SVGProposeEnv(num_proposals=2, solver_policy=Exploding(), renderer=renderer)
     obs, _ = env.reset(seed=0)
     _, rewards, _, _, infos = env.step(_bot_actions(obs, ScriptedProposer()))
     assert infos["proposer_0"]["metrics"]["propose/count/solver_failed_images"] > 0
     assert infos["proposer_0"]["reward_parts"]["num_rendered"] == 0  # failures contribute 0
+    assert rewards["proposer_0"] == 0.0 and infos["proposer_0"]["reward_valid"] is False
+    env = SVGProposeEnv(num_proposals=2, renderer=BrokenRenderer())
+    obs, _ = env.reset(seed=0)
+    actions = _bot_actions(obs, ScriptedProposer())
+    actions["proposer_1"] = "no tags at all"  # a genuine format failure stays a score
+    _, rewards, _, _, infos = env.step(actions)
+    assert infos["proposer_0"]["render_statuses"] == ["service_error"] * 4
+    assert rewards["proposer_0"] == 0.0 and infos["proposer_0"]["reward_valid"] is False
+    assert rewards["proposer_1"] == -1.0 and infos["proposer_1"]["reward_valid"] is True
 
 
 # -- codegen --------------------------------------------------------------------

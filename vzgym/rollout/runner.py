@@ -13,7 +13,9 @@ total reward in the episode.
 
 A completion with ``finish_reason == "error"`` (e.g. a prompt longer than the
 model's context) ends *that* episode with status ``failed:<reason>``; its turns
-are still written (marked), the rest of the batch goes on.
+are still written (marked), the rest of the batch goes on.  A turn whose env
+info says ``reward_valid: False`` (its reward rests on an infrastructure
+failure) is written with ``trainable = False``.
 """
 
 from __future__ import annotations
@@ -280,7 +282,9 @@ class RolloutRunner:
                     "phase": obs.phase,
                     "round": obs.round,
                     "policy": seat.name,
-                    "trainable": seat.trainable and ep.status == "ok",
+                    "trainable": seat.trainable
+                    and ep.status == "ok"
+                    and info.get("reward_valid", True) is not False,
                     "prompt": prompt,
                     "images": images,
                     "completion": completion.text,

@@ -41,6 +41,10 @@ agents act (``infos[agent]["active"]`` says which).  Junk actions give
 format-failure rewards, never exceptions.  ``close()`` closes a renderer the
 env created (a renderer passed in is borrowed and stays open).  Every agent's
 info holds the same batch ``metrics`` dict (see :mod:`vzgym.envs.svg.metrics`).
+A proposer or codegen score that rests on an infrastructure failure (renderer
+down, a codegen or solver call that errored) is not a score: that agent gets
+reward 0 and ``infos[agent]["reward_valid"] = False``, and the rollout runner
+writes its turn as not trainable.
 """
 
 from __future__ import annotations
@@ -287,10 +291,16 @@ class SVGProposeEnv(_SVGWorldEnv):
         infos: dict[AgentID, dict[str, Any]] = {}
         for i, agent in enumerate(agents):
             r = rewards_[i]
-            rewards[agent] = float(r.total)
             rs = per_prop.get(i, [])
+            # An infrastructure failure (renderer down, codegen or solver call failed) makes
+            # the score meaningless: flag it so trainers drop the sample (reward 0 here).
+            valid = not any(x.status in (SERVICE_ERROR, POLICY_ERROR) for x in rs) and not any(
+                judged[(i, j)].solver_failed for j in range(len(rs)) if (i, j) in judged
+            )
+            rewards[agent] = float(r.total) if valid else 0.0
             infos[agent] = {
                 "active": True,
+                "reward_valid": valid,
                 "topic": self._obs[agent].extra["topic"],
                 "format_ok": parses[i].ok,
                 "format_error": parses[i].error,

@@ -288,11 +288,14 @@ class GameExecutor:
         ]
 
     def _pool(self, row: GameRow, games: list[GameRecord]) -> list[TurnRecord]:
+        """Trainable turns of finished games: the row's roles, rewards not marked invalid."""
         pool: list[TurnRecord] = []
         for game in games:
             if game.status != "ok":
                 continue
             for turn in game.turns:
+                if game.infos.get(turn.agent, {}).get("reward_valid", True) is False:
+                    continue  # the reward rests on an infrastructure failure
                 if row.roles is None or turn.role in row.roles:
                     pool.append(turn)
         return pool
