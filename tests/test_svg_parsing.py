@@ -238,6 +238,16 @@ def test_boxed_round_trip(answer: str) -> None:
         ("red", "blue", False),
         ("none", "none", False),  # non-answers never match
         ("", "", False),
+        ("(2,100)", "(2, 100)", True),  # a pair, not 2100
+        ("(2,100)", "(2100)", False),
+        ("A", "(A)", True),  # option labels
+        ("b)", "Option B", True),
+        ("A", "B", False),
+        ("12 cm", "12", True),  # one side without a unit: lenient
+        ("5 m", "5 cm", False),  # different units never match
+        ("20 kg", "20 g", False),
+        ("10 km", "10 miles", False),
+        ("x=3", "y=3", False),
     ],
 )
 def test_answers_equivalent(a: str, b: str, same: bool) -> None:
@@ -261,6 +271,16 @@ def test_self_consistency_hand_computed() -> None:
     assert empty.value is None and empty.majority is None and empty.n_valid == 0
     # ties: the cluster formed first wins
     assert self_consistency(["a", "b"]).majority == "a"
+
+
+def test_self_consistency_does_not_depend_on_answer_order() -> None:
+    # "50%" ~ "50" and "50%" ~ "0.5" but "50" !~ "0.5": one connected cluster in any order
+    for order in (["50%", "50", "0.5"], ["50", "0.5", "50%"], ["0.5", "50", "50%"]):
+        c = self_consistency(order)
+        assert c.value == 1.0 and c.cluster_sizes == (3,) and c.majority == order[0]
+    # two clusters of two: the one whose first answer came first wins
+    c = self_consistency(["7", "3", "3.0", "7.0"])
+    assert c.cluster_sizes == (2, 2) and c.majority == "7"
 
 
 def test_match_share_counts_non_answers_as_misses() -> None:

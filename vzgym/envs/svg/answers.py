@@ -24,14 +24,23 @@ MAX_VERIFY_CHARS = 120
 _TEXT_WRAP_RE = re.compile(r"\\(?:text|textbf|mathrm|mbox|textit)\s*\{([^{}]*)\}")
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
 _SPACE_RE = re.compile(r"\s+")
+_BRACKETS_RE = re.compile(r"[()\[\]{}]")
+_THOUSANDS_RE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+_COMMA_RE = re.compile(r"\s*,\s*")
+_OPTION_RE = re.compile(r"(?:option|choice)?\s*[(\[]?([a-z])[)\]]?[.:]?")
+_LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+")
+_WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 def normalize_answer(answer: str | None) -> str:
     """Return a canonical string form of an answer.
 
     Lower-cases, unwraps ``\\text{...}``-style wrappers, drops surrounding
-    ``$``, quotes and a final period, removes thousands separators between
-    digits, drops ``\\!``/``\\,`` spacing commands and collapses whitespace.
+    ``$``, quotes and a final period, removes thousands separators from numbers
+    (``"1,000"``; not inside brackets: ``"(2,100)"`` is a pair), writes every
+    comma as ``", "``, drops ``\\!``/``\\,`` spacing commands, collapses
+    whitespace and reduces an option label (``"(A)"``, ``"b)"``, ``"Option C"``)
+    to its letter.
     Lone surrogates are replaced, so the result is always encodable.
     """
     if answer is None:
@@ -48,8 +57,13 @@ def normalize_answer(answer: str | None) -> str:
     s = s.strip("\"'`").strip()
     if s.endswith(".") and not _NUM_RE.fullmatch(s):
         s = s[:-1]
-    s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
+    if not _BRACKETS_RE.search(s):  # "(2,100)" is a pair, "2,100" is 2100
+        s = _THOUSANDS_RE.sub(lambda m: m.group(0).replace(",", ""), s)
+    s = _COMMA_RE.sub(", ", s)
     s = _SPACE_RE.sub(" ", s).strip().lower()
+    option = _OPTION_RE.fullmatch(s)
+    if option:  # "(a)", "a)", "[b]", "c.", "option d" -> the letter
+        s = option.group(1)
     return s
 
 
@@ -83,14 +97,24 @@ def _math_verify_equal(a: str, b: str) -> bool:
     return bool(default_worker().equal(a, b))
 
 
+def unit_words(answer: str) -> frozenset[str]:
+    """Return the words of a normalised answer: units, labels, variables (LaTeX commands dropped).
+
+    ``"5 cm"`` -> ``{"cm"}``; ``"\\frac{1}{2}"`` -> ``{}``; ``"x=3"`` -> ``{"x"}``.
+    """
+    return frozenset(_WORD_RE.findall(_LATEX_CMD_RE.sub(" ", answer)))
+
+
 def answers_equivalent(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
     """Return whether two answers mean the same thing.
 
     Non-answers (see :func:`is_non_answer`) are never equivalent to anything.
     Checks, in order: normalised string equality; both plain numbers equal
-    within ``rel_tol``; math-verify (both directions) when both are short and
-    both hold a digit or a backslash.  math-verify is lenient on
-    purpose (``"12 apples"`` ~ ``"12"``, ``"50%"`` ~ ``"50"`` ~ ``"0.5"``).
+    within ``rel_tol``; math-verify (both directions) when both are short,
+    both hold a digit or a backslash, and their words (units, labels; see
+    :func:`unit_words`) agree or one side has none.  This is lenient on
+    purpose (``"12 apples"`` ~ ``"12"``, ``"50%"`` ~ ``"0.5"``) but keeps
+    different units apart (``"5 m"`` vs ``"5 cm"``).
     """
     if is_non_answer(a) or is_non_answer(b):
         return False
@@ -104,6 +128,9 @@ def answers_equivalent(a: str | None, b: str | None, rel_tol: float = 1e-6) -> b
         return False
     mathy = re.compile(r"[\d\\]")
     if not (mathy.search(na) and mathy.search(nb)):
+        return False
+    wa, wb = unit_words(na), unit_words(nb)
+    if wa and wb and wa != wb:  # "5 m" vs "5 cm", "20 kg" vs "20 g": math-verify drops units
         return False
     key = (na, nb) if na <= nb else (nb, na)
     return _math_verify_equal(*key)
@@ -136,9 +163,13 @@ def self_consistency(
 ) -> Consistency:
     """Cluster answers by equivalence and return the largest cluster's share.
 
-    Non-answers are dropped first.  Clustering is greedy: each answer joins
-    the first cluster whose first member (representative) it is equivalent
-    to, else starts a new cluster.  ``c = largest cluster / valid answers``.
+    Non-answers are dropped first.  Clusters are the connected components of
+    the "equivalent" relation over all pairs (union-find), so the result does
+    not depend on the order of the answers even though equivalence is not
+    transitive (``"50%"`` ~ ``"50"`` and ``"50%"`` ~ ``"0.5"``, but ``"50"`` is
+    not ``"0.5"``: all three form one cluster).  ``c = largest cluster / valid
+    answers``; the majority is the first-seen answer of the largest cluster
+    (ties: the cluster whose first answer came first).
 
     Example: ``["4", "4.0", "five", "none"]`` -> valid 3, clusters {4, 4.0},
     {five}: ``c = 2/3``, majority ``"4"``.
@@ -146,24 +177,30 @@ def self_consistency(
     valid = [a for a in answers if not is_non_answer(a)]
     if not valid:
         return Consistency(None, None, 0, len(answers), ())
-    reps: list[str] = []
-    sizes: list[int] = []
-    for ans in valid:
-        assert ans is not None
-        for k, rep in enumerate(reps):
-            if equivalent(rep, ans):
-                sizes[k] += 1
-                break
-        else:
-            reps.append(ans)
-            sizes.append(1)
-    best = max(range(len(sizes)), key=lambda k: (sizes[k], -k))
+    parent = list(range(len(valid)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(valid)):
+        for j in range(i + 1, len(valid)):
+            ri, rj = root(i), root(j)
+            if ri != rj and equivalent(valid[i], valid[j]):  # type: ignore[arg-type]
+                parent[max(ri, rj)] = min(ri, rj)  # the root is the first-seen member
+    sizes: dict[int, int] = {}
+    for i in range(len(valid)):
+        r = root(i)
+        sizes[r] = sizes.get(r, 0) + 1
+    best = min(sizes, key=lambda r: (-sizes[r], r))
     return Consistency(
         value=sizes[best] / len(valid),
-        majority=reps[best],
+        majority=valid[best],
         n_valid=len(valid),
         n_total=len(answers),
-        cluster_sizes=tuple(sorted(sizes, reverse=True)),
+        cluster_sizes=tuple(sorted(sizes.values(), reverse=True)),
     )
 
 
