@@ -18,7 +18,7 @@ from vzgym.envs.svg.answers import (
 from vzgym.envs.svg.parsing import (
     CONTENT_TYPES,
     Proposal,
-    content_type_from_caption,
+    drop_think_blocks,
     extract_boxed,
     extract_svg,
     parse_proposal,
@@ -78,6 +78,8 @@ def test_parse_proposal_tolerates_case_and_spaces() -> None:
     [
         (GOOD.replace("<hard_answer>18</hard_answer>", ""), "missing <hard_answer>"),
         (GOOD + "<easy_answer>3</easy_answer>", "<easy_answer> appears more than once"),
+        (GOOD.replace("data_chart", "photo"), "unknown content_type"),
+        (GOOD.replace("<content_type>data_chart</content_type>", ""), "missing <content_type>"),
         (GOOD.replace("<easy_answer>12</easy_answer>", "<easy_answer>  </easy_answer>"), "empty"),
         (
             GOOD.replace("<easy_answer>12</easy_answer>", "</easy_answer>12<easy_answer>"),
@@ -94,27 +96,16 @@ def test_parse_proposal_failures(text: str, error: str | None) -> None:
         assert not result.ok and error in (result.error or "")
 
 
-def test_content_type_is_optional_and_guessed_from_the_caption() -> None:
-    # unknown, missing, empty or "other": guessed from the caption ("A bar chart ...")
-    no_tag = GOOD.replace("<content_type>data_chart</content_type>\n", "")
-    for text in (GOOD.replace("data_chart", "photo"), no_tag, GOOD.replace("data_chart", "")):
-        p = parse_proposal(text).proposal
-        assert p is not None and p.content_type == "data_chart"
-    plain = GOOD.replace("data_chart", "other").replace("A bar chart", "Some fruit")
-    assert parse_proposal(plain).proposal.content_type == "other"  # no keyword either
-    assert parse_proposal(GOOD.replace("data_chart", "map")).proposal.content_type == "map"
-    assert content_type_from_caption("A right triangle with legs 3 and 4") == "geometry"
-    assert content_type_from_caption("A flowchart of a login") == "diagram"
-    assert content_type_from_caption("A bitmap icon") == "other"
-    twice = GOOD + "<content_type>map</content_type>"
-    assert parse_proposal(twice).error == "<content_type> appears more than once"
-
-
 def test_think_draft_of_the_tags_is_ignored() -> None:
     draft = "<think>First try: <caption>x</caption><easy_answer>1</easy_answer></think>\n"
     p = parse_proposal(draft + GOOD).proposal
     assert p is not None and p.easy_answer == "12" and p.caption.startswith("A bar chart")
     assert not parse_proposal("<think>" + GOOD + "</think>").ok  # only a draft: missing
+    assert drop_think_blocks("a<think>b</think>c<think>d</think>e<think>f") == "a c e<think>f"
+    assert drop_think_blocks("</think>x< Think >y</think>") == "</think>x "
+    start = time.perf_counter()
+    drop_think_blocks("<think>" * 20_000 + "x" * 100_000 + "</think>")  # linear, not quadratic
+    assert time.perf_counter() - start < 5
 
 
 def test_parse_proposal_nested_tag_rejected() -> None:

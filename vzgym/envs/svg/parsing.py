@@ -99,63 +99,51 @@ def normalize_content_type(raw: str) -> str | None:
     return value if value in CONTENT_TYPES else None
 
 
-#: Caption keywords for :func:`content_type_from_caption`, most specific type first.
-_CAPTION_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("diagram", ("flowchart", "flow chart", "diagram", "org chart", "network of", "circuit")),
-    ("data_chart", ("chart", "graph", "histogram", "scatter", "plot", "heatmap")),
-    ("geometry", ("triangle", "circle", "angle", "polygon", "radius", "square", "rectangle")),
-    ("timeline", ("timeline", "schedule", "gantt", "milestone")),
-    ("map", ("map", "region", "country", "route")),
-    ("table", ("table", "grid", "rows and columns")),
-)
+_DRAFT_OPEN_RE = re.compile(r"<\s*think\s*>", re.IGNORECASE)
+_DRAFT_CLOSE_RE = re.compile(r"<\s*/\s*think\s*>", re.IGNORECASE)
 
 
-_CAPTION_PATTERNS = tuple(
-    (content_type, re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")", re.IGNORECASE))
-    for content_type, words in _CAPTION_KEYWORDS
-)
-
-
-def content_type_from_caption(caption: str) -> str:
-    """Guess a caption's :data:`CONTENT_TYPES` value from keywords (``"other"`` if none).
-
-    Keywords match at the start of a word (``"charts"`` counts, ``"bitmap"`` does not).
-    """
-    for content_type, pattern in _CAPTION_PATTERNS:
-        if pattern.search(caption):
-            return content_type
-    return "other"
-
-
-_THINK_RE = re.compile(r"<\s*think\s*>.*?<\s*/\s*think\s*>", re.IGNORECASE | re.DOTALL)
+def drop_think_blocks(text: str) -> str:
+    """Remove every ``<think>...</think>`` block (linear time; an unclosed one stays)."""
+    closes = [m.span() for m in _DRAFT_CLOSE_RE.finditer(text)]
+    if not closes:
+        return text
+    parts: list[str] = []
+    pos = k = 0
+    for opened in _DRAFT_OPEN_RE.finditer(text):
+        if opened.start() < pos:
+            continue  # inside a block already removed
+        while k < len(closes) and closes[k][0] < opened.end():
+            k += 1
+        if k == len(closes):
+            break
+        parts.append(text[pos : opened.start()])
+        pos = closes[k][1]
+        k += 1
+    parts.append(text[pos:])
+    return " ".join(parts)
 
 
 def parse_proposal(text: str, max_field_chars: int = MAX_FIELD_CHARS) -> ProposalParse:
     """Parse a proposer action.
 
     ``<think>...</think>`` blocks are dropped first (a draft of the tags there
-    does not count).  Well-formed then means: each of the five required tags
-    (:data:`PROPOSAL_TAGS` but ``content_type``) opens and closes exactly once
-    (tag names case-insensitive, whitespace inside the angle brackets
-    tolerated), the close follows the open, every content is non-empty after
-    stripping and at most ``max_field_chars`` long.  Other text is ignored;
-    contents are stripped.
-
-    ``<content_type>`` is optional, as in MM-Zero: when it is missing, empty,
-    not one of :data:`CONTENT_TYPES` or ``"other"``, the type is guessed from
-    the caption (:func:`content_type_from_caption`).  Given more than once it is
-    malformed like any other tag.
+    does not count).  Well-formed then means: each of the six tags of
+    :data:`PROPOSAL_TAGS` opens and closes exactly once (tag names
+    case-insensitive, whitespace inside the angle brackets tolerated), the
+    close follows the open, every content is non-empty after stripping and at
+    most ``max_field_chars`` long, and ``<content_type>`` names one of
+    :data:`CONTENT_TYPES`.  Other text (a preamble) is ignored.  Contents are
+    stripped.  (MM-Zero's own parser makes ``<content_type>`` optional; here a
+    proposal is exactly the six tags.)
     """
     if not isinstance(text, str):
         return ProposalParse(None, "not a string")
-    text = _THINK_RE.sub(" ", text)
+    text = drop_think_blocks(text)
     fields: dict[str, str] = {}
     for tag in PROPOSAL_TAGS:
         opens = list(_OPEN[tag].finditer(text))
         closes = list(_CLOSE[tag].finditer(text))
-        if tag == "content_type" and not opens and not closes:
-            fields[tag] = ""
-            continue
         if not opens or not closes:
             return ProposalParse(None, f"missing <{tag}>")
         if len(opens) > 1 or len(closes) > 1:
@@ -164,7 +152,7 @@ def parse_proposal(text: str, max_field_chars: int = MAX_FIELD_CHARS) -> Proposa
         if end < start:
             return ProposalParse(None, f"</{tag}> before <{tag}>")
         content = text[start:end].strip()
-        if not content and tag != "content_type":
+        if not content:
             return ProposalParse(None, f"empty <{tag}>")
         if len(content) > max_field_chars:
             return ProposalParse(None, f"<{tag}> longer than {max_field_chars} characters")
@@ -175,8 +163,8 @@ def parse_proposal(text: str, max_field_chars: int = MAX_FIELD_CHARS) -> Proposa
             if _OPEN[other].search(content) or _CLOSE[other].search(content):
                 return ProposalParse(None, f"<{other}> nested inside <{tag}>")
     content_type = normalize_content_type(fields["content_type"])
-    if content_type is None or content_type == "other":
-        content_type = content_type_from_caption(fields["caption"])
+    if content_type is None:
+        return ProposalParse(None, f"unknown content_type {fields['content_type'][:40]!r}")
     fields["content_type"] = content_type
     return ProposalParse(Proposal(**fields))
 
