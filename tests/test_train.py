@@ -261,3 +261,34 @@ def test_tensorboard_and_wandb_offline_logging(tmp_path):
     LocalGRPOTrainer(config, tmp_path).train()
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_mm_zero_pinned_role_models_and_version_order(tmp_path):
+    from vzgym.trainers.mmzero import run_mm_zero
+
+    seen = []
+
+    class RecordingTrainer:
+        """Records what each role run was given and leaves a finished model behind."""
+
+        def __init__(self, cfg, out, resume=True):
+            seen.append((str(out.relative_to(tmp_path)), cfg.policy.model, cfg.policy.role_models))
+            self.out = out
+
+        def train(self):
+            (self.out / "final").mkdir(parents=True)
+            (self.out / "final" / "config.json").write_text("{}")
+            return [{}]
+
+    config = load_config(None, ["policy.model=tiny", "policy.role_models.solver=scripted"])
+    logs = []
+    run_mm_zero(config, tmp_path, 2, trainer_factory=RecordingTrainer, log=logs.append)
+    by_dir = {d: (model, roles) for d, model, roles in seen}
+    # iteration 1 codegen: starts from its iter-0 version, proposer of iter 1, solver pinned
+    model, roles = by_dir["iter_1/codegen"]
+    assert model == f"hf:{tmp_path / 'iter_0' / 'codegen' / 'final'}"
+    assert roles["proposer"] == f"hf:{tmp_path / 'iter_1' / 'proposer' / 'final'}"
+    assert roles["solver"] == "scripted"
+    # the solver itself still trains from its own previous version
+    assert by_dir["iter_1/solver"][0] == f"hf:{tmp_path / 'iter_0' / 'solver' / 'final'}"
+    assert any("pinned by config: ['solver']" in line for line in logs)

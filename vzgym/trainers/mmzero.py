@@ -9,6 +9,11 @@ roles play with their *current* versions, frozen:
    iteration ``i``, solver of ``i - 1``;
 3. solver (``svg-solve``, on silver-labelled items): proposer and codegen of ``i``.
 
+A role listed in the config's ``policy.role_models`` (e.g. ``solver = "scripted"``,
+or a fixed larger judge) is *pinned*: wherever it plays frozen it is that policy
+in every iteration instead of its evolved version (it is still trained in its
+own stage, from its own previous version).  The log names pinned roles.
+
 Every role's run is an ordinary :class:`~vzgym.trainers.local.LocalGRPOTrainer`
 run in ``RUN/iter_<i>/<role>/`` with its own checkpoints, so the loop resumes at
 step level: finished roles (with ``final/``) are skipped, a half-trained one
@@ -87,8 +92,11 @@ def run_mm_zero(
             if role == "solver":  # silver labels from the current solver's majority vote
                 others["label"] = cfg.policy.model
             cfg.env.options = _accepted_options(ROLE_ENV[role], cfg.env.options)
+            pinned = {k: v for k, v in config.policy.role_models.items() if k in others}
             cfg.policy.role_models = {**others, **dict(config.policy.role_models)}
-            log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {others}")
+            frozen = {k: v for k, v in cfg.policy.role_models.items() if k in others}
+            note = f" (pinned by config: {sorted(pinned)})" if pinned else ""
+            log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {frozen}{note}")
             trainer = factory(cfg, out, resume=True)
             history = trainer.train()
             records.append(
