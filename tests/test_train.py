@@ -289,6 +289,34 @@ def test_mm_zero_pinned_role_models_and_version_order(tmp_path):
     assert model == f"hf:{tmp_path / 'iter_0' / 'codegen' / 'final'}"
     assert roles["proposer"] == f"hf:{tmp_path / 'iter_1' / 'proposer' / 'final'}"
     assert roles["solver"] == "scripted"
-    # the solver itself still trains from its own previous version
-    assert by_dir["iter_1/solver"][0] == f"hf:{tmp_path / 'iter_0' / 'solver' / 'final'}"
+    # the solver itself still trains from its own previous version, and plays as itself
+    model, roles = by_dir["iter_1/solver"]
+    assert model == f"hf:{tmp_path / 'iter_0' / 'solver' / 'final'}"
+    assert "solver" not in roles and roles["codegen"].endswith("iter_1/codegen/final")
     assert any("pinned by config: ['solver']" in line for line in logs)
+
+
+def test_turns_of_another_model_are_never_trained(tmp_path):
+    from vzgym.rollout import read_trajectories
+
+    config = load_config(
+        None,
+        [
+            "env.id=spy-clevr",
+            "trainer.steps=1",
+            "trainer.games_per_step=2",
+            "trainer.group_size=2",
+            "sampling.max_new_tokens=6",
+            "trainer.phase=fixed:clue",
+            "env.options.clue_rounds=1",
+            "policy.role_models.spy=tiny",  # a separate copy that is never updated
+            "logging.progress=false",
+        ],
+    )
+    trainer = LocalGRPOTrainer(config, tmp_path)
+    history = trainer.train()
+    rows = read_trajectories(trainer._rollout_dir(0)).to_pylist()
+    spy = [r for r in rows if r["role"] == "spy"]
+    assert spy and {r["policy"] for r in spy} == {"tiny"} and not any(r["trainable"] for r in spy)
+    assert all(r["trainable"] for r in rows if r["role"] == "civilian")
+    assert history[0]["samples"] == 3 * 4  # the civilians' clues only: 3 seats x 4 episodes

@@ -115,7 +115,8 @@ class PolicyConfig:
 
     Attributes:
         model: policy spec or path for every seat (``"tiny"``, ``"hf:/models/qwen"``).
-        role_models: role → spec overriding ``model`` for that role.
+        role_models: role → spec overriding ``model`` for that role; such a role is
+            played by that policy and never trained (only ``model`` is updated).
         frozen_roles: roles whose turns are not trained (``"*"`` = all).
         attn_implementation: transformers attention backend (None = library default).
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
@@ -159,7 +160,9 @@ class TrainerConfig:
 
     Attributes:
         backend: ``"local"`` (single process) or ``"openrlhf"``.
-        steps: optimizer steps of the run.
+        steps: training steps of the run (each: one rollout, then
+            ``ceil(samples / (micro_batch_size * grad_accum))`` optimizer steps on it;
+            checkpoints, the LR schedule and warm-up count training steps).
         games_per_step: distinct games (seeds) per step.
         group_size: copies of each game per step (GRPO group).
         lr: AdamW learning rate.

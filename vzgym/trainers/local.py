@@ -262,6 +262,11 @@ class LocalGRPOTrainer:
             self.config.policy.frozen_roles,
             env_kwargs,
         )
+        # Only turns sampled by the model being trained are trained on: a role played by
+        # another policy (policy.role_models) is frozen, whatever frozen_roles says.
+        for seat in policies.by_role.values():
+            if seat.policy is not self.policy:
+                seat.trainable = False
         rollout_cfg = RolloutConfig(
             self.env_id,
             env_kwargs,

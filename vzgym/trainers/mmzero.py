@@ -93,7 +93,9 @@ def run_mm_zero(
                 others["label"] = cfg.policy.model
             cfg.env.options = _accepted_options(ROLE_ENV[role], cfg.env.options)
             pinned = {k: v for k, v in config.policy.role_models.items() if k in others}
-            cfg.policy.role_models = {**others, **dict(config.policy.role_models)}
+            # the role being trained is played by the model being trained, pinned or not
+            own = {k: v for k, v in config.policy.role_models.items() if k != role}
+            cfg.policy.role_models = {**others, **own}
             frozen = {k: v for k, v in cfg.policy.role_models.items() if k in others}
             note = f" (pinned by config: {sorted(pinned)})" if pinned else ""
             log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {frozen}{note}")
