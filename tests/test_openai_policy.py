@@ -188,10 +188,12 @@ def test_batch_over_http_matches_the_model(hf: HFPolicy, served: tuple[PolicySer
     ext = server.requests[0]["extensions"]
     assert ext["bad_words"] == list(DEFAULT_SUPPRESS_TOKENS)
     assert ext["return_tokens_as_token_ids"] is True and ext["return_token_ids"] is True
+    # the server's generation_config defaults (Qwen: top_k=1) must not leak in
+    assert (ext["top_k"], ext["min_p"], ext["repetition_penalty"]) == (0, 0.0, 1.0)
     assert results[0][0].prompt_token_ids.count(hf.image_token_id) > 1
-    # bit-exact images (PNG) + seed s + i: the same samples as the model in-process
+    # bit-exact images (PNG) + seed s + i * n: the same samples as the model in-process
     for i in (0, 1):
-        local = hf.generate([batch[i]], SamplingParams(1.0, 1.0, 16, 2, i))[0]
+        local = hf.generate([batch[i]], SamplingParams(1.0, 1.0, 16, 2, i * 2))[0]
         assert [c.token_ids for c in results[i]] == [c.token_ids for c in local]
         for remote, mine in zip(results[i], local):
             assert remote.logprobs == pytest.approx(mine.logprobs, abs=1e-6)
@@ -269,6 +271,38 @@ def test_failed_request_fails_only_its_observation() -> None:
         policy.close()
     finally:
         server.stop()
+
+
+def test_policy_error_is_an_http_400_and_an_error_completion(tmp_path) -> None:
+    from vzgym.agents.tiny_model import build_tiny_model
+
+    short = HFPolicy(build_tiny_model(tmp_path / "m"), device="cpu", max_prompt_tokens=40)
+    with PolicyServer(("127.0.0.1", 0), short, model_name="tiny") as server:
+        server.start()
+        policy = OpenAIPolicy(server.url, "tiny", max_retries=0)
+        long_obs = _obs("word " * 200)
+        results = policy.generate([long_obs, _obs("hi")], SamplingParams(max_new_tokens=4))
+        c = results[0][0]
+        assert c.finish_reason == "error" and c.meta["status_code"] == 400
+        assert "prompt_too_long" in c.meta["message"]
+        assert policy.vllm_extensions is True  # a 400 about the prompt keeps the extensions
+        assert results[1][0].finish_reason in ("stop", "length")
+        client = openai.OpenAI(base_url=server.url, api_key="x", max_retries=0)
+        with pytest.raises(openai.BadRequestError, match="top_k=5"):
+            client.chat.completions.create(
+                model="tiny", messages=[{"role": "user", "content": "x"}], extra_body={"top_k": 5}
+            )
+        client.close()
+        policy.close()
+
+
+def test_unbuildable_request_fails_only_its_observation() -> None:
+    policy = OpenAIPolicy(f"http://127.0.0.1:{_free_port()}/v1", "x", max_retries=0, timeout=5)
+    results = policy.generate([_obs(Image.new("RGB", (0, 0)), "x"), _obs("b")], SamplingParams())
+    assert results[0][0].meta["error"] == "render_error"
+    assert "empty image" in results[0][0].meta["message"]
+    assert results[1][0].meta["error"] == "connection_error"  # sent (nobody listens)
+    policy.close()
 
 
 def test_unreachable_server_gives_error_completions() -> None:

@@ -197,3 +197,74 @@ def test_cli_rollout(tmp_path, vzgym_cli):
     ).stdout
     assert "games 2, episodes 4" in out and "spy found rate" in out
     assert len(read_trajectories(tmp_path)) == 4 * 11
+
+
+def _row(**overrides):
+    row = {
+        "env_id": "e", "seed": 0, "group_id": 0, "episode_id": 0, "copy": 0, "turn": 0,
+        "agent": "a", "role": "r", "shown_role": "r", "phase": "p", "round": 0, "policy": "x",
+        "trainable": True, "prompt": "[]", "images": [], "completion": "c", "token_ids": [1],
+        "logprobs": [-0.5], "prompt_token_ids": [2], "finish_reason": "stop", "reward": 1.0,
+        "episode_reward": 1.0, "episode_status": "ok", "info": "{}",
+    }  # fmt: skip
+    row.update(overrides)
+    return row
+
+
+def test_writer_cleans_strings_and_rejects_bad_rows_without_losing_others(tmp_path):
+    writer = TrajectoryWriter(tmp_path)
+    writer.add([_row(completion="half an emoji \ud83d", info='{"x": "\udc80"}')])
+    with pytest.raises(ValueError, match="TURN_SCHEMA"):
+        writer.add([_row(turn=1), _row(turn=2, token_ids=["not an id"])])
+    writer.add([_row(turn=3)])
+    writer.close()
+    rows = read_trajectories(tmp_path).to_pylist()
+    assert [r["turn"] for r in rows] == [0, 3]  # the bad call added nothing, the rest is kept
+    assert rows[0]["completion"] == "half an emoji \ufffd"
+    assert json.loads(rows[0]["info"]) == {"x": "\ufffd"}
+
+
+def test_writer_images_palette_modes_and_unstorable(tmp_path):
+    writer = TrajectoryWriter(tmp_path)
+    red, blue = Image.new("P", (4, 4), 0), Image.new("P", (4, 4), 0)
+    red.putpalette([255, 0, 0] * 256)
+    blue.putpalette([0, 0, 255] * 256)
+    ref_red, ref_blue = writer.image_ref(red), writer.image_ref(blue)
+    assert ref_red != ref_blue  # same pixel indices, different palettes
+    with Image.open(tmp_path / ref_blue) as img:
+        assert img.convert("RGB").getpixel((0, 0)) == (0, 0, 255)
+    for mode in ("CMYK", "F", "YCbCr"):
+        ref = writer.image_ref(Image.new(mode, (3, 2)))
+        assert ref is not None and (tmp_path / ref).exists()
+    assert writer.image_ref(Image.new("RGB", (0, 0))) is None and writer.images_failed == 1
+    prompt, refs = writer.prompt_json(
+        [{"role": "user", "content": [{"image": Image.new("RGB", (0, 0))}, {"text": "hi"}]}]
+    )
+    assert refs == [""] and json.loads(prompt)[0]["content"][0] == {"type": "image", "image": ""}
+
+
+def test_turn_whose_image_could_not_be_stored_is_not_trainable(tmp_path):
+    class AnswerA(Policy):
+        def generate(self, observations, sampling=None):
+            return [[Completion("A", token_ids=[1], logprobs=[-0.1])] for _ in observations]
+
+    policy = AnswerA()
+    summary = run_rollouts(
+        RolloutConfig("toy-color", {"size": 0}, games=2, group=1),
+        PolicyMap(SeatPolicy("s", policy)),
+        str(tmp_path),
+    )
+    rows = read_trajectories(tmp_path).to_pylist()
+    assert summary.failed_episodes == 0 and len(rows) == 2
+    assert all(r["images"] == [""] and not r["trainable"] for r in rows)
+
+
+def test_seating_frozen_roles_and_star():
+    from vzgym.rollout.seating import build_policy_map
+
+    spy = ScriptedSpyPolicy()
+    seats = build_policy_map("spy-clevr", ScriptedSpyPolicy(), {"spy": spy}, frozen=["*"])
+    assert not seats.default.trainable and not seats.by_role["spy"].trainable
+    seats = build_policy_map("spy-clevr", ScriptedSpyPolicy(), {"spy": spy}, frozen=["civilian"])
+    assert seats.default.trainable and seats.by_role["spy"].trainable
+    assert not seats.by_role["civilian"].trainable

@@ -457,3 +457,19 @@ def test_placeholder_mismatch_raises_before_engine(tiny_dir: Path, hf: HFPolicy)
         policy.generate(_batch(), SamplingParams(max_new_tokens=4))
     assert engine.calls == []
     assert policy.generate([], SamplingParams()) == []
+
+
+def test_bad_observation_fails_alone_and_greedy_n_repeats(tiny_dir: Path, hf: HFPolicy) -> None:
+    engine = HFBackedLLM(hf)
+    policy = _policy(tiny_dir, hf, engine=engine)
+    empty = Observation("p", "player", "clue", 1, [])  # no messages: the template fails
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=6, n=3, seed=5)
+    results = policy.generate([_obs("first"), empty, _obs("third")], greedy)
+    assert [c.meta["error"] for c in results[1]] == ["render_error"] * 3
+    prompts, params = engine.calls[0]
+    assert len(prompts) == 2  # the bad observation was never sent
+    assert [_field(p, "n") for p in params] == [1, 1]  # vLLM refuses greedy with n > 1
+    assert [_field(p, "seed") for p in params] == [5, 11]  # seeds of positions 0 and 2 (n = 3)
+    for i in (0, 2):
+        assert len(results[i]) == 3 and len({tuple(c.token_ids) for c in results[i]}) == 1
+        assert results[i][0] is not results[i][1]  # copies, not one shared object

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vzgym.envs.base import Observation
+from vzgym.envs.base import Observation, part_kind
 
 #: Qwen2.5-VL's special tokens, in Qwen's id order (``<|endoftext|>`` first).
 #: The two ``tool_call`` tags are ordinary (non-special) added tokens in Qwen.
@@ -88,14 +88,16 @@ def split_messages(
             content = [{"type": "text", "text": content}]
         parts: list[dict[str, Any]] = []
         for part in content:
-            kind = part.get("type")
-            if kind == "image" or (kind is None and "image" in part):
+            kind = part_kind(part)
+            if kind == "image":
                 images.append(part["image"])
                 parts.append({"type": "image"})
-            elif kind == "text" or (kind is None and "text" in part):
+            elif kind == "text":
                 parts.append({"type": "text", "text": neutralize(str(part["text"]), specials)})
             else:
-                raise ValueError(f"unsupported content part type {kind!r} in observation message")
+                raise ValueError(
+                    f"unsupported content part type {part.get('type')!r} in observation message"
+                )
         out.append({"role": msg["role"], "content": parts})
     return out, images
 

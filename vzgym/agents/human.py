@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import Observation
+from vzgym.envs.base import Observation, part_kind
 
 HELP = """Type your answer and press Enter.
   :help    this help
@@ -149,9 +149,9 @@ class HumanPolicy(Policy):
             content = msg["content"]
             parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
             for part in parts:
-                if part.get("type") == "text":
+                if part_kind(part) == "text":
                     t.print(part["text"])
-                elif part.get("type") == "image":
+                elif part_kind(part) == "image":
                     t.show_image(part["image"], f"{obs.agent}-{obs.phase}-r{obs.round}")
 
     def ask(self, obs: Observation) -> str:

@@ -16,8 +16,13 @@ llama.cpp's server, vzgym's own :mod:`vzgym.agents.openai_server` ...):
   :data:`DEFAULT_SUPPRESS_TOKENS`), ``skip_special_tokens``,
   ``return_tokens_as_token_ids`` (logprob tokens come back as
   ``"token_id:123"``) and ``return_token_ids`` (``choices[i].token_ids`` and
-  the prompt's ``prompt_token_ids``).  A server that rejects them (HTTP 400)
-  is asked again without them, and they are not sent to it any more.
+  the prompt's ``prompt_token_ids``), and the sampling knobs the OpenAI API
+  lacks, pinned to "off" (``top_k=0``, ``min_p=0``, ``repetition_penalty=1``):
+  without them ``vllm serve`` fills them from the model's
+  ``generation_config.json`` (Qwen2.5-VL ships ``top_k=1``, which makes every
+  sample greedy and every GRPO copy identical).  A server that rejects the
+  extensions (HTTP 400) is asked again without them, and they are not sent to
+  it any more.
 
 Token ids
 ---------
@@ -53,7 +58,7 @@ from typing import Any
 
 from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.agents.chat import QWEN_SPECIAL_TOKENS, neutralize
-from vzgym.envs.base import Observation
+from vzgym.envs.base import Observation, part_kind
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,9 @@ VLLM_EXTENSION_FIELDS: tuple[str, ...] = (
     "skip_special_tokens",
     "return_tokens_as_token_ids",
     "return_token_ids",
+    "top_k",
+    "min_p",
+    "repetition_penalty",
 )
 _TOKEN_ID_PREFIX = "token_id:"
 
@@ -100,17 +108,19 @@ def to_openai_messages(
             continue
         parts: list[dict[str, Any]] = []
         for part in content:
-            kind = part.get("type")
-            if kind == "image" or (kind is None and "image" in part):
+            kind = part_kind(part)
+            if kind == "image":
                 parts.append(
                     {"type": "image_url", "image_url": {"url": image_data_url(part["image"])}}
                 )
-            elif kind == "text" or (kind is None and "text" in part):
+            elif kind == "text":
                 parts.append(
                     {"type": "text", "text": neutralize(str(part["text"]), special_tokens)}
                 )
             else:
-                raise ValueError(f"unsupported content part type {kind!r} in observation message")
+                raise ValueError(
+                    f"unsupported content part type {part.get('type')!r} in observation message"
+                )
         out.append({"role": msg["role"], "content": parts})
     return out
 
@@ -284,6 +294,10 @@ class OpenAIPolicy(Policy):
             "skip_special_tokens": True,
             "return_tokens_as_token_ids": True,
             "return_token_ids": True,
+            # pinned so the server's generation_config.json defaults cannot leak in
+            "top_k": 0,
+            "min_p": 0.0,
+            "repetition_penalty": 1.0,
         }
         if self.suppress_tokens:
             body["bad_words"] = list(self.suppress_tokens)
@@ -296,15 +310,19 @@ class OpenAIPolicy(Policy):
     ) -> list[list[Completion]]:
         """Return ``sampling.n`` completions per observation (requests sent concurrently).
 
-        With ``sampling.seed = s`` observation ``i`` is sent with seed ``s + i``
-        (identical observations in one batch still differ).  Failed requests
-        give error completions (see module doc); image mismatches raise
+        With ``sampling.seed = s`` observation ``i`` is sent with seed
+        ``s + i * n`` (vLLM seeds the ``n`` choices of a request ``seed + k``, so
+        identical observations in one batch still differ).  Failed requests give
+        error completions (see module doc), and so does an observation whose
+        request cannot be built (e.g. an image that cannot be encoded:
+        ``meta["error"] == "render_error"``); image-count mismatches raise
         :class:`ImageCountMismatch` before anything is sent.
         """
         sampling = sampling or SamplingParams()
         if not observations:
             return []
-        requests = []
+        n = max(1, int(sampling.n))
+        requests: list[dict[str, Any] | list[Completion]] = []
         for i, obs in enumerate(observations):
             seeded = sampling
             if sampling.seed is not None:
@@ -313,12 +331,23 @@ class OpenAIPolicy(Policy):
                     sampling.top_p,
                     sampling.max_new_tokens,
                     sampling.n,
-                    int(sampling.seed) + i,
+                    int(sampling.seed) + i * n,
                 )
-            requests.append(self.build_request(obs, seeded))
+            try:
+                requests.append(self.build_request(obs, seeded))
+            except ImageCountMismatch:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad observation must not sink the batch
+                requests.append(_errors(n, "render_error", f"{type(exc).__name__}: {exc}"))
         executor = self._pool()
-        futures = [executor.submit(self._complete, req) for req in requests]
-        return [f.result() for f in futures]
+        futures = [
+            executor.submit(self._complete, req) if isinstance(req, dict) else None
+            for req in requests
+        ]
+        return [
+            f.result() if f is not None else req  # type: ignore[misc]
+            for f, req in zip(futures, requests, strict=True)
+        ]
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -371,9 +400,10 @@ class OpenAIPolicy(Policy):
             request = _without_extensions(request)
         try:
             response = self.client.chat.completions.create(**request)
-        except openai.BadRequestError:
+        except openai.BadRequestError as exc:
             body = request.get("extra_body") or {}
-            if not any(k in body for k in VLLM_EXTENSION_FIELDS):
+            named = [k for k in VLLM_EXTENSION_FIELDS if k in body and k in str(exc)]
+            if not named:  # a 400 about something else (e.g. a prompt too long)
                 raise
             response = self.client.chat.completions.create(**_without_extensions(request))
             if self.vllm_extensions:

@@ -19,8 +19,11 @@ extensions are understood when ``vllm_extensions=True`` (the default):
 ``return_tokens_as_token_ids`` (logprob tokens ``"token_id:N"``),
 ``return_token_ids`` (``choices[i].token_ids`` and ``prompt_token_ids``),
 ``bad_words`` and ``skip_special_tokens`` (accepted; the policy suppresses
-special tokens itself).  With ``vllm_extensions=False`` the server rejects them
-with HTTP 400, like a strict OpenAI-style server.
+special tokens itself), ``top_k``, ``min_p`` and ``repetition_penalty`` (accepted
+at their "off" values only).  A policy error completion (e.g. a prompt too long
+for the model) is answered with HTTP 400 and its message, as vLLM does.  With
+``vllm_extensions=False`` the server rejects the extensions with HTTP 400, like a
+strict OpenAI-style server.
 
 Calls into the policy are serialised (one at a time) unless ``serialize=False``.
 If the policy raises, the request gets HTTP 500 with the error message.  Every request is logged
@@ -64,7 +67,12 @@ _VLLM_FIELDS = {
     "return_token_ids",
     "bad_words",
     "skip_special_tokens",
+    "top_k",
+    "min_p",
+    "repetition_penalty",
 }
+#: vLLM sampling extensions this server accepts only at their "off" values.
+_NEUTRAL_VALUES = {"top_k": (0, -1), "min_p": (0,), "repetition_penalty": (1,)}
 #: Largest request body accepted (bytes).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -219,6 +227,9 @@ class PolicyServer(ThreadingHTTPServer):
             raise RequestError(f"unrecognized request argument(s): {', '.join(unknown)}")
         if body.get("stream"):
             raise RequestError("streaming is not supported")
+        for field, neutral in _NEUTRAL_VALUES.items():
+            if body.get(field) is not None and body[field] not in neutral:
+                raise RequestError(f"{field}={body[field]!r} is not supported by this server")
         observation = observation_from_messages(body.get("messages"))
         sampling = _sampling_from_body(body)
         images = observation.images()
@@ -232,6 +243,11 @@ class PolicyServer(ThreadingHTTPServer):
         self.requests.append(log)
         with self._policy_lock:
             completions = self.policy.generate([observation], sampling)[0]
+        failed = [c for c in completions if c.finish_reason == "error"]
+        if failed:  # e.g. prompt_too_long: an HTTP 400, as vLLM answers it
+            log["status"] = 400
+            meta = failed[0].meta
+            raise RequestError(f"{meta.get('error', 'error')}: {meta.get('message', '')}".strip())
         as_ids = bool(body.get("return_tokens_as_token_ids"))
         choices = [
             self._choice(

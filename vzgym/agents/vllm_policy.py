@@ -48,6 +48,7 @@ still get different samples) and the same batch gives the same samples.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -422,14 +423,19 @@ class VLLMPolicy(Policy):
         """Return the vLLM prompt dicts for ``observations`` (placeholders checked)."""
         return [build_request(self.processor, obs, self.info) for obs in observations]
 
-    def sampling_params(self, sampling: SamplingParams, count: int) -> list[Any]:
-        """Return one engine sampling-parameters object per request (see module doc: seeds)."""
+    def sampling_params(
+        self, sampling: SamplingParams, count: int, *, seed_stride: int | None = None
+    ) -> list[Any]:
+        """Return one engine sampling-parameters object per request (see module doc: seeds).
+
+        Request ``i`` gets seed ``sampling.seed + i * seed_stride`` (default stride ``n``).
+        """
         cls = self._sampling_params_cls
         if cls is None:
             from vllm import SamplingParams as VllmSamplingParams
 
             cls = VllmSamplingParams
-        n = max(1, int(sampling.n))
+        n = max(1, int(sampling.n)) if seed_stride is None else int(seed_stride)
         params = []
         for i in range(count):
             seed = None if sampling.seed is None else int(sampling.seed) + i * n
@@ -447,15 +453,50 @@ class VLLMPolicy(Policy):
         If the engine rejects the batch (e.g. one prompt is longer than
         ``max_model_len``), the requests are retried one by one and each one
         the engine rejects gets ``n`` completions with ``finish_reason="error"``
-        and ``meta["error"] == "engine_error"``.  Placeholder mismatches are
-        bugs and raise :class:`ImagePlaceholderMismatch`.
+        and ``meta["error"] == "engine_error"``; an observation whose request
+        cannot be built (its chat template or an image fails) gets
+        ``"render_error"`` completions and is not sent.  Placeholder mismatches
+        are bugs and raise :class:`ImagePlaceholderMismatch`.  Greedy decoding
+        (``temperature == 0``) with ``n > 1``, which vLLM refuses, asks for one
+        completion and repeats it ``n`` times (greedy copies are identical).
+        Seeds stay those of the observations' positions in the batch.
         """
         sampling = sampling or SamplingParams()
         n = max(1, int(sampling.n))
         if not observations:
             return []
-        requests = self.build_requests(observations)
-        params = self.sampling_params(sampling, len(requests))
+        requests: dict[int, dict[str, Any]] = {}
+        results: list[list[Completion]] = []
+        for i, obs in enumerate(observations):
+            try:
+                requests[i] = build_request(self.processor, obs, self.info)
+                results.append([])
+            except ImagePlaceholderMismatch:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad observation must not sink the batch
+                results.append(_errors(n, "render_error", f"{type(exc).__name__}: {exc}"))
+        greedy = not (sampling.temperature or 0.0) > 0.0
+        copies = n if greedy and n > 1 else 1
+        send = sampling
+        if copies > 1:  # vLLM refuses greedy with n > 1: ask once, repeat
+            send = SamplingParams(
+                sampling.temperature, sampling.top_p, sampling.max_new_tokens, 1, sampling.seed
+            )
+        params = self.sampling_params(send, len(observations), seed_stride=n)
+        keep = sorted(requests)
+        outputs = self._run([requests[i] for i in keep], [params[i] for i in keep], n)
+        for i, comps in zip(keep, outputs, strict=True):
+            if copies > 1 and comps and comps[0].finish_reason != "error":
+                comps = [copy.deepcopy(comps[0]) for _ in range(copies)]
+            results[i] = comps
+        return results
+
+    def _run(
+        self, requests: list[dict[str, Any]], params: list[Any], n: int
+    ) -> list[list[Completion]]:
+        """One engine call for ``requests`` (then one by one if the engine rejects the batch)."""
+        if not requests:
+            return []
         t0 = time.perf_counter()
         try:
             outputs: list[Any] = list(self.engine.generate(requests, params, use_tqdm=False))

@@ -61,7 +61,7 @@ class Observation:
             part["image"]
             for msg in self.messages
             for part in _parts(msg)
-            if part.get("type") == "image"
+            if part_kind(part) == "image"
         ]
 
     def text(self) -> str:
@@ -69,12 +69,30 @@ class Observation:
         chunks: list[str] = []
         for msg in self.messages:
             for part in _parts(msg):
-                if part.get("type") == "text":
+                if part_kind(part) == "text":
                     chunks.append(part["text"])
-                elif part.get("type") == "image":
+                elif part_kind(part) == "image":
                     chunks.append("<image>")
             chunks.append("\n")
         return "".join(chunks).strip()
+
+
+def part_kind(part: Mapping[str, Any]) -> str | None:
+    """Return ``"image"`` or ``"text"`` for a message content part, else None.
+
+    A part is ``{"type": "image", "image": PIL}`` or ``{"type": "text", "text": str}``;
+    a part without ``"type"`` is classified by its key (``{"image": PIL}``).  Every
+    consumer (policies, the REPL, the trajectory writer) uses this one rule.
+    """
+    kind = part.get("type")
+    if kind in ("image", "text"):
+        return str(kind)
+    if kind is None:
+        if "image" in part:
+            return "image"
+        if "text" in part:
+            return "text"
+    return None
 
 
 def _parts(message: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,12 @@ Credit: a turn's ``reward`` is the agent's final ``info["reward_<phase>"]`` when
 the game reports per-stage rewards (spy: clue / decision), else the agent's
 total reward in the episode.
 
+Seeds: with ``sampling.seed`` set, every policy call gets its own seed (from the
+tick and the call's index in it), so a rollout is reproducible for the same
+config; how a backend spreads a call's seed over its rows is the backend's
+(HF draws one stream for the whole batch, so an episode's samples also depend
+on which other games share its calls; vLLM/OpenAI seed each row by position).
+
 A completion with ``finish_reason == "error"`` (e.g. a prompt longer than the
 model's context) ends *that* episode with status ``failed:<reason>``; its turns
 are still written (marked), the rest of the batch goes on.  A turn whose env
@@ -182,10 +188,11 @@ class RolloutRunner:
                     by_policy[id(seat)].append((ep, agent, obs))
                     seat_of[id(seat)] = seat
             chosen: dict[int, dict[str, tuple[Completion, SeatPolicy]]] = defaultdict(dict)
-            for key, items in by_policy.items():
+            for call, (key, items) in enumerate(by_policy.items()):
                 seat = seat_of[key]
-                if sampling.seed is not None:
-                    sampling.seed = self.config.sampling.seed + tick  # type: ignore[operator]
+                if sampling.seed is not None:  # distinct per tick and per policy call
+                    base = self.config.sampling.seed
+                    sampling.seed = base + 1_000_003 * tick + 7919 * call  # type: ignore[operator]
                 started = time.perf_counter()
                 answers = seat.policy.generate([obs for _, _, obs in items], sampling)
                 summary.model_seconds += time.perf_counter() - started
@@ -284,7 +291,8 @@ class RolloutRunner:
                     "policy": seat.name,
                     "trainable": seat.trainable
                     and ep.status == "ok"
-                    and info.get("reward_valid", True) is not False,
+                    and info.get("reward_valid", True) is not False
+                    and "" not in images,  # an image that could not be stored
                     "prompt": prompt,
                     "images": images,
                     "completion": completion.text,

@@ -61,7 +61,8 @@ def build_policy_map(
         if f"{role}_policy" in params and env_kwargs is not None:
             env_kwargs[f"{role}_policy"] = role_policy
         else:
-            by_role[role] = SeatPolicy(role_name, role_policy, trainable=role not in frozen)
+            trainable = role not in frozen and "*" not in frozen
+            by_role[role] = SeatPolicy(role_name, role_policy, trainable=trainable)
     for role in frozen:
         if role not in by_role and role != "*":
             by_role[role] = SeatPolicy(name, default_policy, trainable=False)

@@ -10,6 +10,13 @@ into place, so a crash (even ``kill -9``) never corrupts what was written; a
 writer re-opened on the same folder continues the shard numbering.  Read with
 ``datasets.load_dataset("parquet", data_files="OUT/trajectories/*.parquet")`` or
 :func:`read_trajectories`.
+
+Bad content never poisons the buffer: strings are made valid UTF-8 (lone
+surrogates become U+FFFD) and every row is checked against :data:`TURN_SCHEMA`
+when it is added, so a malformed row raises right there while everything
+buffered before it is still written.  An image PNG cannot hold (a zero-size
+image, one that fails to encode) is not stored: its reference is ``""`` and
+:meth:`TrajectoryWriter.image_ref` returns ``None`` for it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from vzgym.envs.base import part_kind
+
+#: Image modes PNG stores as they are; any other mode is converted to RGB first.
+PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
 
 TURN_SCHEMA = pa.schema(
     [
@@ -83,6 +95,23 @@ def to_jsonable(value: Any, depth: int = 0) -> Any:
     return repr(value)[:500]
 
 
+def clean_str(text: str) -> str:
+    """Return ``text`` as valid UTF-8 text: surrogate pairs joined, lone surrogates U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_str(value)
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [clean_str(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
 class TrajectoryWriter:
     """Appends turn records to Parquet shards and stores prompt images as PNG files."""
 
@@ -99,25 +128,39 @@ class TrajectoryWriter:
         existing = sorted(self.traj_dir.glob("part-*.parquet"))
         self._next_shard = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=-1)
         self.rows_written = 0
+        #: Images that could not be stored as PNG (their reference is "").
+        self.images_failed = 0
 
-    def image_ref(self, image: Any) -> str:
-        """Store ``image`` (once per content) and return its path relative to the output dir."""
+    def image_ref(self, image: Any) -> str | None:
+        """Store ``image`` (once per content) and return its path relative to the output dir.
+
+        Returns None when the image cannot be stored as PNG (zero size, an
+        encoder error); modes PNG cannot hold (CMYK, YCbCr, F ...) are
+        converted to RGB.
+        """
         key = id(image)
         hit = self._image_refs.get(key)
         if hit is not None and hit[0] is image:
             self._image_refs.move_to_end(key)
             return hit[1]
-        digest = hashlib.sha256()
-        digest.update(f"{image.mode}|{image.size}|".encode())
-        digest.update(image.tobytes())
-        rel = f"images/{digest.hexdigest()[:32]}.png"
-        path = self.root / rel
-        if not path.exists():
-            buf = io.BytesIO()
-            image.save(buf, format="PNG", compress_level=1)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(buf.getvalue())
-            os.replace(tmp, path)
+        try:
+            png_image = image if image.mode in PNG_MODES else image.convert("RGB")
+            digest = hashlib.sha256()
+            digest.update(f"{png_image.mode}|{png_image.size}|".encode())
+            palette = png_image.getpalette() if png_image.mode == "P" else None
+            digest.update(repr((palette, png_image.info.get("transparency"))).encode())
+            digest.update(png_image.tobytes())
+            rel = f"images/{digest.hexdigest()[:32]}.png"
+            path = self.root / rel
+            if not path.exists():
+                buf = io.BytesIO()
+                png_image.save(buf, format="PNG", compress_level=1)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(buf.getvalue())
+                os.replace(tmp, path)
+        except Exception:  # noqa: BLE001 - an unstorable image must not stop the rollout
+            self.images_failed += 1
+            return None
         self._image_refs[key] = (image, rel)  # keep the object alive so ids stay unique
         if len(self._image_refs) > self._image_cache:
             self._image_refs.popitem(last=False)
@@ -134,18 +177,29 @@ class TrajectoryWriter:
                 continue
             parts = []
             for part in content:
-                if part.get("type") == "image":
-                    ref = self.image_ref(part["image"])
+                if part_kind(part) == "image":
+                    ref = self.image_ref(part["image"]) or ""
                     refs.append(ref)
                     parts.append({"type": "image", "image": ref})
                 else:
-                    parts.append({"type": "text", "text": part.get("text", "")})
+                    parts.append({"type": "text", "text": clean_str(str(part.get("text", "")))})
             out.append({"role": msg["role"], "content": parts})
         return json.dumps(out, ensure_ascii=False), refs
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Buffer rows (dicts with :data:`TURN_SCHEMA`'s columns); flush when the shard is full."""
-        self._rows.extend(rows)
+        """Buffer rows (dicts with :data:`TURN_SCHEMA`'s columns); flush when the shard is full.
+
+        Strings are cleaned (:func:`clean_str`) and every row is checked against
+        the schema first; a malformed row raises ``ValueError`` and no row of
+        that call is buffered (what was buffered before stays and is written).
+        """
+        cleaned = [{k: _clean_value(v) for k, v in row.items()} for row in rows]
+        for row in cleaned:
+            try:
+                pa.Table.from_pylist([row], schema=TURN_SCHEMA)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise ValueError(f"trajectory row does not fit TURN_SCHEMA: {exc}") from exc
+        self._rows.extend(cleaned)
         if len(self._rows) >= self.shard_rows:
             self.flush()
 
