@@ -32,7 +32,13 @@ from vzgym.envs.clevr import (
     scene_facts,
 )
 from vzgym.envs.clevr.edits import MAX_OBJECTS, MIN_MOVE_DISTANCE
-from vzgym.envs.clevr.scene import FACT_RELATION_EPS, MIN_GAP, directions, in_view
+from vzgym.envs.clevr.scene import (
+    FACT_RELATION_EPS,
+    MIN_GAP,
+    directions,
+    in_view,
+    placement_ok,
+)
 
 CLEVR_RGB = {
     "gray": (87, 87, 87),
@@ -236,6 +242,23 @@ def test_pair_raises_lower_bound_for_edit() -> None:
         make_pair(rng(0), edit_kind="remove", num_changes=3, num_objects=3)
     with pytest.raises(ValueError, match="unknown edit kind"):
         make_pair(rng(0), edit_kind="swap")
+
+
+def test_replace_never_hides_an_unchanged_object() -> None:
+    # seed 139 used to keep a taller replacement that hid a small cube (visible 0.04)
+    for seed in (139, *range(40)):
+        p = make_pair(rng(seed), edit_kind="replace")
+        assert len(p.changes) == 2
+        for o in p.modified.objects:
+            assert placement_ok(p.modified, o), (seed, o.id)
+
+
+def test_add_edit_fits_the_scene_or_redraws() -> None:
+    for seed in range(30):  # used to raise "cannot add 2 objects to a scene of 16"
+        p = make_pair(rng(seed), edit_kind="add", num_objects=(3, MAX_OBJECTS))
+        assert len(p.modified.objects) == len(p.original.objects) + 2 <= MAX_OBJECTS
+    with pytest.raises(ValueError, match="at most"):
+        make_pair(rng(0), edit_kind="add", num_changes=2, num_objects=MAX_OBJECTS)
 
 
 def test_pair_custom_size() -> None:

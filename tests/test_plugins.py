@@ -55,3 +55,32 @@ def test_plugins_load_fail_softly_and_can_be_limited(tmp_path):
 
     builtin = run_vzgym("plugins", "--all", env={**env, "VZGYM_LOAD_PLUGINS": ""})
     assert "vzgym.plugins.builtin_envs  built-in  hooks: register_envs" in builtin.stdout
+
+
+SHADOW = """
+from vzgym.plugins import hookimpl
+
+@hookimpl
+def register_envs(register):
+    register("spy-clevr", "vzgym.envs.toy:ToyColorEnv", description="my shadowing spy")
+    register("my-game", "vzgym.envs.toy:ToyColorEnv", description="mine")
+"""
+
+EXITER = "import sys\nsys.exit('vzgym: error: unrecognized arguments')\n"
+
+
+def test_plugin_cannot_shadow_builtins_nor_exit_the_cli(tmp_path):
+    make_dist(tmp_path, "Shadow-Plugin", SHADOW, "shadow_mod")
+    make_dist(tmp_path, "exiter", EXITER, "exiter_mod")
+    env = {"PYTHONPATH": str(tmp_path)}
+    out = run_vzgym("envs", env=env)
+    listed = out.stdout
+    # every built-in survives and keeps its own spec; the plugin's other env registers
+    for env_id in ("spy-clevr", "spy-pairs", "svg-propose", "svg-codegen", "svg-solve"):
+        assert env_id in listed
+    assert "my-game" in listed and "my shadowing spy" not in listed
+    assert "already registered by plugin" in out.stderr and "shadow_mod" in out.stderr
+    assert "SystemExit" in out.stderr  # the exiting plugin is a recorded failure
+    # VZGYM_LOAD_PLUGINS names compare PEP 503 style
+    only = run_vzgym("envs", env={**env, "VZGYM_LOAD_PLUGINS": "shadow_plugin"})
+    assert "my-game" in only.stdout and "SystemExit" not in only.stderr

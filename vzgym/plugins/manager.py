@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -59,11 +60,16 @@ _failures: list[PluginFailure] = []
 _versions: dict[str, str | None] = {}
 
 
+def _canonical(name: str) -> str:
+    """A plugin or distribution name compared PEP 503 style (case, ``-``/``_``/``.`` folded)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _allowed_external() -> set[str] | None:
     value = os.environ.get(ENV_VAR)
     if value is None:
         return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+    return {_canonical(part.strip()) for part in value.split(",") if part.strip()}
 
 
 def _record(plugin: str, stage: str, exc: BaseException) -> None:
@@ -88,14 +94,15 @@ def get_plugin_manager() -> pluggy.PluginManager:
     allowed = _allowed_external()
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist_name = ep.dist.name if ep.dist is not None else ""
-        if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+        names = {_canonical(ep.name), _canonical(dist_name)}
+        if allowed is not None and not names & allowed:
             continue
         if pm.has_plugin(ep.name):
             continue
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not kill vzgym
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not kill vzgym
             _record(ep.name, "import", exc)
             continue
         _versions[ep.name] = ep.dist.version if ep.dist is not None else None
@@ -114,7 +121,7 @@ def call_hook(name: str, **kwargs: Any) -> list[Any]:
     for impl in reversed(caller.get_hookimpls()):
         try:
             result = impl.function(**{k: kwargs[k] for k in impl.argnames})
-        except Exception as exc:  # noqa: BLE001 - isolate plugin errors
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate plugin errors
             _record(impl.plugin_name, name, exc)
             continue
         if result is not None:

@@ -5,7 +5,8 @@ Edit kinds (:data:`EDIT_KINDS`):
 ``replace`` (default)
     ``num_changes`` objects get a new shape *and* a new colour (both differ from the
     old ones); position, size, material and rotation stay.  Up to 8 draws are tried
-    so that the new (possibly taller) shape keeps every object mostly visible.
+    per object so that the new (possibly taller) shape keeps every object mostly
+    visible; an object with no such draw stays as it was and another is tried.
 ``attribute``
     ``num_changes`` objects each change exactly one attribute (``color``, ``shape``,
     ``material`` or ``size``, drawn at random; a size change that would collide or
@@ -83,17 +84,23 @@ def _entry(kind: str, obj_id: int, before: SceneObject | None, after: SceneObjec
 
 def _replace(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
     log = []
-    for idx in sorted(rng.permutation(len(new.objects))[:k].tolist()):
+    for idx in rng.permutation(len(new.objects)).tolist():
+        if len(log) == k:
+            break
         o = new.objects[idx]
         before = SceneObject(**vars(o))
         for _try in range(8):
-            # a taller shape may hide more of the objects behind it: prefer a draw
-            # that keeps every object mostly visible (the last draw is kept otherwise)
+            # a taller shape may hide the objects behind it: only a draw that keeps
+            # every object mostly visible is kept, else the object stays as it was
             o.shape = _pick_other(rng, SHAPES, before.shape)
             o.color = _pick_other(rng, tuple(COLORS), before.color)
             if placement_ok(new, o):
+                log.append(_entry("replace", o.id, before, o))
                 break
-        log.append(_entry("replace", o.id, before, o))
+        else:
+            o.shape, o.color = before.shape, before.color
+    if len(log) < k:
+        raise ValueError(f"could only replace {len(log)} of {k} objects without hiding others")
     return log
 
 

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vzgym.envs.clevr.edits import edit_scene
+from vzgym.envs.clevr.edits import EDIT_KINDS, MAX_OBJECTS, edit_scene
 from vzgym.envs.clevr.render import render_scene
 from vzgym.envs.clevr.scene import Scene, sample_scene
 
 #: zlib level used by :func:`png_bytes` (fixed, so encoding is deterministic).
 PNG_COMPRESS_LEVEL = 1
+#: Scenes drawn at most for one pair when a scene leaves no room for the edit.
+MAX_SCENE_DRAWS = 20
 
 
 def png_bytes(image: Image.Image, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
@@ -73,7 +75,10 @@ def make_pair(
     possible: to ``num_changes`` for ``replace``/``attribute``/``move`` and to
     ``num_changes + 1`` for ``remove`` (one object must remain).  If the upper bound
     is below that, or the edit is otherwise impossible (unknown kind, too many
-    objects after ``add`` ...), :class:`ValueError` is raised.
+    objects after ``add`` ...), :class:`ValueError` is raised.  For ``add`` the upper
+    bound is lowered to ``MAX_OBJECTS - num_changes``.  A scene that leaves no room
+    for the edit (no free position, no replacement that keeps others visible) is
+    redrawn from the same RNG, up to :data:`MAX_SCENE_DRAWS` times.
     """
     if isinstance(num_objects, (int, np.integer)):
         lo = hi = int(num_objects)
@@ -86,8 +91,22 @@ def make_pair(
             raise ValueError(f"a {edit_kind!r} edit of {num_changes} objects needs scenes of "
                              f">= {need} objects, but num_objects={num_objects!r}")
         lo = need
-    scene = sample_scene(rng, num_objects=(lo, hi), width=width, height=height)
-    modified, changes = edit_scene(scene, rng, kind=edit_kind, num_changes=num_changes)
+    if edit_kind == "add" and isinstance(num_changes, int):
+        hi = min(hi, MAX_OBJECTS - num_changes)  # room for the added objects
+        if hi < lo:
+            raise ValueError(
+                f"an 'add' edit of {num_changes} objects needs scenes of at most "
+                f"{MAX_OBJECTS - num_changes} objects, but num_objects={num_objects!r}"
+            )
+    for attempt in range(MAX_SCENE_DRAWS):
+        scene = sample_scene(rng, num_objects=(lo, hi), width=width, height=height)
+        try:
+            modified, changes = edit_scene(scene, rng, kind=edit_kind, num_changes=num_changes)
+            break
+        except ValueError:
+            # a crowded scene with no room for this edit: draw another (same RNG stream)
+            if attempt == MAX_SCENE_DRAWS - 1 or edit_kind not in EDIT_KINDS:
+                raise
     return ImagePair(
         original=scene,
         modified=modified,
