@@ -43,3 +43,35 @@ def test_unknown_env_in_play_is_a_clean_error():
     assert proc.returncode != 0
     assert "Did you mean 'spy-clevr'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_option_values_are_typed():
+    import click
+    import pytest
+
+    from vzgym.cli import parse_options
+
+    parsed = parse_options(
+        ("a=False", "b=TRUE", "c=none", "d=3", "e=0.5", "f=[3, 5]", 'g="2024"', "h=red cube")
+    )
+    assert parsed == {
+        "a": False, "b": True, "c": None, "d": 3, "e": 0.5, "f": [3, 5], "g": "2024",
+        "h": "red cube",
+    }  # fmt: skip
+    for bad in ("x=NaN", "x=-Infinity", "x=inf"):
+        with pytest.raises(click.BadParameter, match="not a usable number"):
+            parse_options((bad,))
+
+
+def test_rollout_bad_option_is_a_clean_error(tmp_path):
+    proc = run_vzgym(
+        "rollout", "--env", "spy-clevr", "--policy", "scripted", "-o", "bogus=1",
+        "--out", str(tmp_path / "o"), check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "bogus" in proc.stderr
+    proc = run_vzgym(
+        "rollout", "--env", "spy-clevr", "--policy", "scripted", "-o", "reveal_roles=yes",
+        "--out", str(tmp_path / "p"), check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "reveal_roles must be true or false" in proc.stderr

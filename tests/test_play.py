@@ -37,6 +37,10 @@ def test_play_quit_and_eof_are_clean():
     assert "You left the game." in proc.stdout
     proc = run_vzgym("play", "--env", "spy-clevr", "--seed", "1", input="")
     assert "You left the game." in proc.stdout
+    # end of input in the middle of a :paste block: the player left, nothing is submitted
+    text = "\\boxed{a cube}\n" * 2 + ":paste\nline one\n"
+    proc = run_vzgym("play", "--env", "spy-clevr", "--seed", "1", input=text)
+    assert "You left the game." in proc.stdout and "line one" not in proc.stdout
 
 
 def test_play_bad_seat():

@@ -15,6 +15,8 @@ def test_unknown_id_did_you_mean():
 def test_gym_style_ids_resolve():
     assert get_registry().spec("vzgym/spy-clevr-v0").id == "spy-clevr"
     assert "vzgym/spy-clevr-v0" in get_registry()
+    assert "vzgym/spy-clevr" in get_registry()
+    assert "vzgym/spy-clevr-v7" not in get_registry()  # only -v0 exists, as in Gymnasium
 
 
 def test_gymnasium_make_works():

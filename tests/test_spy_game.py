@@ -207,6 +207,23 @@ def test_pair_option_type_checked():
     assert isinstance(PairSample, type)
 
 
+def test_failed_reset_leaves_no_playable_episode(pair):
+    env = vzgym.make("spy-clevr")
+    obs, _ = env.reset(seed=0)
+    env.step({a: "\\boxed{a cube}" for a in obs})
+    spy, before = env.spy_seat, env._pair
+
+    def broken():
+        raise ValueError("no pair today")
+
+    env.sample_pair = broken
+    with pytest.raises(ValueError, match="no pair today"):
+        env.reset(seed=4)
+    assert env.pending_agents == [] and (env.spy_seat, env._pair) == (spy, before)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({"player_2": "x"})
+
+
 def test_a_plugin_can_swap_the_decision_reward(pair):
     from vzgym.plugins.hookspecs import hookimpl
     from vzgym.plugins.manager import get_plugin_manager

@@ -78,3 +78,25 @@ def test_all_corrupt_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="every pair"), warnings.catch_warnings():
         warnings.simplefilter("ignore", PairFolderWarning)
         env.reset(seed=0)
+
+
+def test_seed_gives_the_same_pair_before_and_after_a_corrupt_one_is_found(pair_folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PairFolderWarning)
+        fresh = vzgym.make("spy-pairs", folder=str(pair_folder), num_players=3, clue_rounds=1)
+        used = vzgym.make("spy-pairs", folder=str(pair_folder), num_players=3, clue_rounds=1)
+        for seed in range(100, 150):  # finds the corrupt pair "e" on the way
+            used.reset(seed=seed)
+        assert used.skipped == 2
+        for seed in range(12):
+            fresh.reset(seed=seed)
+            used.reset(seed=seed)
+            assert fresh._pair.source == used._pair.source, seed
+
+
+def test_one_tagged_image_in_a_sub_folder_decides(tmp_path):
+    (tmp_path / "p").mkdir()
+    write(tmp_path / "p" / "modified.png", "blue")
+    write(tmp_path / "p" / "source.png", "red")  # sorts after "modified"
+    (pair,) = index_pair_folder(tmp_path).pairs
+    assert (pair.original.name, pair.modified.name) == ("source.png", "modified.png")

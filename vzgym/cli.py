@@ -11,19 +11,38 @@ import click
 
 from vzgym import __version__
 
+_WORDS = {"true": True, "false": False, "none": None, "null": None}
+
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """Parse ``key=value`` pairs; values are JSON when they parse (``3``, ``true``, ``[3,5]``)."""
+    """Parse ``key=value`` pairs into typed values.
+
+    ``true``/``false``/``none``/``null`` in any case become ``True``/``False``/``None``;
+    other values are JSON when they parse (``3``, ``0.5``, ``[3,5]``, ``"2024"`` for a
+    string of digits), else the plain string.  ``NaN`` and ``Infinity`` are refused.
+    """
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint="-o")
+        word = value.strip().lower()
+        if word in _WORDS:
+            out[key.strip()] = _WORDS[word]
+            continue
+        if word.lstrip("+-") in ("nan", "infinity", "inf"):
+            raise click.BadParameter(
+                f"{key.strip()}: {value!r} is not a usable number", param_hint="-o"
+            )
         try:
-            out[key.strip()] = json.loads(value)
+            out[key.strip()] = json.loads(value, parse_constant=_refuse_constant)
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
 
 
 class _PluginGroup(click.Group):
@@ -185,7 +204,7 @@ def rollout_command(
             sampling=SamplingParams(temperature, top_p, max_new_tokens, 1, seed),
         )
         summary = run_rollouts(config, policies, out_dir, progress=progress)
-    except (UnknownEnvError, ValueError) as exc:
+    except (UnknownEnvError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_rollout_summary(summary, out_dir)
 

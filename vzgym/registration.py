@@ -16,7 +16,7 @@ from typing import Any
 
 ENV_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 GYM_NAMESPACE = "vzgym"
-_GYM_ID_PATTERN = re.compile(rf"^{GYM_NAMESPACE}/(?P<id>[a-z0-9-]+?)(?:-v(?P<v>\d+))?$")
+_GYM_ID_PATTERN = re.compile(rf"^{GYM_NAMESPACE}/(?P<id>[a-z0-9-]+?)(?:-v0)?$")
 
 
 class UnknownEnvError(KeyError):

@@ -183,12 +183,10 @@ class HumanPolicy(Policy):
             return self.wrap(obs, line) if self.wrap else line
 
     def _read_until(self, done: Callable[[str], bool], keep_last: bool) -> str:
+        """Read lines until ``done``; end of input mid-block means the player left."""
         lines = []
         while True:
-            try:
-                line = self.terminal.read_line("... ")
-            except HumanQuit:
-                break
+            line = self.terminal.read_line("... ")  # HumanQuit at end of input propagates
             if done(line):
                 if keep_last:
                     lines.append(line)

@@ -239,8 +239,13 @@ class MultiAgentEnv(gymnasium.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        """Start a new episode; same ``seed`` ⇒ identical episode."""
+        """Start a new episode; same ``seed`` ⇒ identical episode.
+
+        If the game's set-up raises, the exception propagates and the env has
+        no episode (``step`` raises until a ``reset`` succeeds).
+        """
         super().reset(seed=seed)
+        self._pending = []  # a failed reset must not leave the previous episode playable
         observations, infos = self._reset(dict(options or {}))
         self._pending = list(observations)
         return observations, infos

@@ -118,7 +118,9 @@ class SpyEnv(MultiAgentEnv):
         self.num_players = num_players
         self.clue_rounds = clue_rounds
         self.spy_view = spy_view
-        self.reveal_roles = bool(reveal_roles)
+        if not isinstance(reveal_roles, bool):
+            raise ValueError(f"reveal_roles must be true or false, got {reveal_roles!r}")
+        self.reveal_roles = reveal_roles
         self.decision = decision
         self.observer_samples = observer_samples if decision == "observer" else 0
         self.decision_scheme = decision_reward
@@ -150,8 +152,9 @@ class SpyEnv(MultiAgentEnv):
             raise TypeError(f"options['pair'] must be a PairSample, got {type(pair).__name__}")
         # The spy seat is drawn first so a given seed picks the same seat with or without
         # a supplied pair.
-        self.spy_seat = int(self.np_random.integers(1, self.num_players + 1))
-        self._pair = pair if pair is not None else self.sample_pair()
+        spy_seat = int(self.np_random.integers(1, self.num_players + 1))
+        new_pair = pair if pair is not None else self.sample_pair()  # may raise: state untouched
+        self.spy_seat, self._pair = spy_seat, new_pair
         self._spy_image = self._make_spy_image(self._pair)
         self.agents = list(self.possible_agents)
         self.phase = Phase.CLUE

@@ -5,7 +5,8 @@ Two layouts are recognised (they may be mixed):
 * flat, as in the Vision-Zero dataset: ``<base>_original.<ext>`` next to
   ``<base>_modified.<ext>``;
 * one sub-folder per pair, holding ``original.<ext>`` and ``modified.<ext>``
-  (or ``*_original`` / ``*_modified``), or exactly two images, taken in name order.
+  (or ``*_original`` / ``*_modified``), or exactly two images: when one of them is
+  tagged (``modified.png`` + ``source.png``) the tag decides, else name order.
 
 Extensions: png, jpg, jpeg, webp, bmp.  An optional ``<base>.json`` (flat) or
 ``changes.json`` (sub-folder) with a list of changes becomes the change log.
@@ -91,6 +92,10 @@ def index_pair_folder(folder: str | Path) -> PairIndex:
         }
         if set(by_tag) == {"original", "modified"}:
             orig, mod = by_tag["original"], by_tag["modified"]
+        elif len(images) == 2 and len(by_tag) == 1:  # one tagged image: the other is its partner
+            (tag, tagged), = by_tag.items()
+            other = images[1] if images[0] == tagged else images[0]
+            orig, mod = (tagged, other) if tag == "original" else (other, tagged)
         elif len(images) == 2:
             orig, mod = images
         else:
@@ -144,6 +149,7 @@ class SpyPairsEnv(SpyEnv):
         super().__init__(**game)
         if folder is None:
             raise ValueError("spy-pairs needs folder=PATH (a folder of image pairs)")
+        folder = str(folder)  # "-o folder=2024" arrives as an int
         index = index_pair_folder(folder)
         self.folder = Path(folder)
         self._entries = index.pairs
@@ -151,10 +157,18 @@ class SpyPairsEnv(SpyEnv):
         self.skipped = index.skipped
 
     def sample_pair(self) -> PairSample:
-        """Draw a readable pair; corrupt ones are skipped (counted, warned) and redrawn."""
-        while len(self._bad) < len(self._entries):
-            good = [i for i in range(len(self._entries)) if i not in self._bad]
-            index = good[int(self.np_random.integers(len(good)))]
+        """Draw a readable pair; a corrupt one is skipped (counted, warned) for the next one.
+
+        One draw over *all* pairs, then the first readable pair from there on
+        (wrapping around), so a seed's pair does not depend on which corrupt
+        pairs earlier episodes happened to find.
+        """
+        n = len(self._entries)
+        start = int(self.np_random.integers(n))
+        for step in range(n):
+            index = (start + step) % n
+            if index in self._bad:
+                continue
             try:
                 return load_pair(self._entries[index])
             except ValueError as exc:
