@@ -255,3 +255,84 @@ def test_memory_bomb_ends_as_render_error():
     # Default limits: the same image is simply absent.
     with SVGRenderer(workers=1) as r:
         assert r.render(svg).status is RenderStatus.EMPTY
+
+
+def _doc(body: str) -> str:
+    return f'<svg {NS} width="64" height="64">{GREEN}{body}</svg>'
+
+
+def test_a_huge_font_does_not_break_text_for_later_renders():
+    # cairo/FreeType errors at ~65536 px text used to break every new font size on that
+    # worker for good; the worker is now replaced after such an error
+    def text(size: float) -> str:
+        return _doc(f"<text x='10' y='40' font-size='{size}'>Hi</text>")
+
+    with SVGRenderer(RenderLimits(timeout=10), workers=1) as r:
+        first = r.worker_pids()
+        poison = r.render(text(65536))
+        assert poison.status is RenderStatus.RENDER_ERROR and "FREETYPE" in poison.message.upper()
+        later = r.render_batch([text(33), text(14.5), text(8), text(17)])
+        assert [x.status for x in later] == [RenderStatus.OK] * 4
+        assert r.worker_pids() and r.worker_pids() != first
+
+
+def test_gzip_and_disguised_data_and_big_gif_frames_are_refused():
+    bomb = gzip.compress(b"<svg" + b" " * 20_000_000, compresslevel=9)
+    header_trick = gzip.compress(b"x")[:3] + b"\x08" + gzip.compress(b"x")[4:10] + b"<svg\0"
+    gif = (  # a 1x1 GIF whose frame sits at (12999, 12999): Pillow makes it 13000 x 13000
+        b"GIF89a" + struct.pack("<HH", 1, 1) + bytes([0x80, 0, 0]) + b"\xff\x00\x00\x00\x00\x00"
+        + b"," + struct.pack("<HHHHB", 12999, 12999, 1, 1, 0) + bytes([2, 2, 0x44, 0x01, 0]) + b";"
+    )  # fmt: skip
+    imt = b" <!--\n" + b"\x00" * 64  # not SVG markup, not an allowed raster format
+    cases = [
+        _doc(f'<image width="64" height="64" href="data:image/svg+xml;base64,'
+             f'{base64.b64encode(bomb).decode()}"/>'),
+        _doc(f'<image width="64" height="64" href="data:image/svg+xml;base64,'
+             f'{base64.b64encode(header_trick).decode()}"/>'),
+        _doc(f'<image width="64" height="64" href="data:image/gif;base64,'
+             f'{base64.b64encode(gif).decode()}"/>'),
+        _doc(f'<image width="64" height="64" href="data:image/png;base64,'
+             f'{base64.b64encode(imt).decode()}"/>'),
+    ]  # fmt: skip
+    with SVGRenderer(RenderLimits(timeout=10), workers=1) as r:
+        start = time.monotonic()
+        out = r.render_batch(cases)
+        assert time.monotonic() - start < 5
+    assert out[0].status is RenderStatus.OK and "refused 1 reference" in out[0].message
+    assert out[1].status is RenderStatus.OK and "refused 1 reference" in out[1].message
+    assert out[2].status is RenderStatus.RENDER_ERROR and "DecompressionBomb" in out[2].message
+    assert out[3].status is RenderStatus.OK and "refused 1 reference" in out[3].message
+
+
+def test_messages_and_xml_base_do_not_leak_paths(tmp_path):
+    svg = _doc(f'<image xml:base="{tmp_path}/" href="probe.png" width="8" height="8"/>')
+    with SVGRenderer(workers=1) as r:
+        res = r.render(svg)
+    assert res.status is RenderStatus.OK
+    assert str(tmp_path) not in res.message and "probe" not in res.message
+
+
+def test_bom_str_with_a_legacy_encoding_declaration_renders():
+    svg = "\ufeff<?xml version='1.0' encoding='latin-1'?>" + _doc("<text y='30'>caf\u00e9</text>")
+    with SVGRenderer(workers=1) as r:
+        assert r.render(svg).status is RenderStatus.OK
+
+
+def test_worker_gets_no_secrets_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-FAKE-SECRET")
+    with SVGRenderer(workers=1) as r:
+        assert r.render(_doc("")).status is RenderStatus.OK
+        (pid,) = r.worker_pids()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"sk-FAKE-SECRET" not in environ and b"FONTCONFIG_FILE" in environ
+
+
+def test_parent_refuses_a_payload_that_is_not_the_promised_png():
+    from vzgym.render.sandbox import _png_matches
+
+    limits = RenderLimits()
+    good = png_bytes(64, 32, (0, 255, 0, 255))
+    assert _png_matches(good, 64, 32, limits)
+    assert not _png_matches(good, 64, 64, limits)  # size differs from the header
+    assert not _png_matches(b"GIF89a" + good[6:], 64, 32, limits)
+    assert not _png_matches(good + b"\0" * (limits.max_area * 5), 64, 32, limits)

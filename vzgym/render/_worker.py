@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from typing import Any
 
 from vzgym.render import _protocol
@@ -35,6 +36,8 @@ _WARMUP = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
     b'<text x="2" y="15" font-size="12">Ag</text></svg>'
 )
+#: Inline raster formats Pillow may decode in the worker.
+_RASTER_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 _BLOCKED_EVENT_PREFIXES = ("socket.", "urllib.", "subprocess.", "os.exec", "os.posix_spawn",
                            "os.spawn", "os.system", "os.fork", "os.startfile", "ftplib.",
                            "http.client.", "smtplib.", "poplib.", "imaplib.", "nntplib.",
@@ -63,7 +66,7 @@ def _set_rlimits(max_memory: int | None) -> None:
             _, hard = resource.getrlimit(lim)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
-            resource.setrlimit(lim, (value, hard))
+            resource.setrlimit(lim, (value, value))  # hard too: the worker cannot raise it
         except (ValueError, OSError):
             pass
 
@@ -96,6 +99,11 @@ def _install_audit_hook() -> None:
     sys.addaudithook(hook)
 
 
+def _scheme(url: str) -> str:
+    head, sep, _ = url.partition(":")
+    return f"{head[:20]}:..." if sep and head.isascii() and head.isalnum() else "(relative)"
+
+
 class _Renderer:
     """cairosvg wrapped with the refusing fetcher, forced raster size and empty check."""
 
@@ -111,8 +119,18 @@ class _Renderer:
         cairosvg.url.fetch = _no_fetch  # only reachable with the default fetcher: belt
         cairosvg.url.urlopen = _no_fetch  # and braces
         Image.init()  # load PIL plugins now, not lazily after the audit hook is in place
+        # Inline rasters: only these decoders, and a pixel limit that is an error.
+        for fmt in list(Image.OPEN):
+            if fmt not in _RASTER_FORMATS:
+                del Image.OPEN[fmt]
+        Image.ID[:] = [fmt for fmt in Image.ID if fmt in _RASTER_FORMATS]
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        self.Image = Image
         self.Tree = Tree
         self.PNGSurface = PNGSurface
+        #: Set after a cairo/FreeType error: such errors can leave cairo's font state
+        #: broken for later renders, so the worker is replaced after answering.
+        self.poisoned = False
 
     def render(self, data: bytes, limits: RenderLimits) -> tuple[RenderStatus, bytes | None,
                                                                    str, int, int]:
@@ -123,6 +141,7 @@ class _Renderer:
         except PrecheckError as e:
             return e.status, None, e.message, 0, 0
         w, h = checked.width, checked.height
+        self.Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
         fetcher = RefusingFetcher(limits.max_bytes, limits.max_image_pixels)
         try:
             tree = self.Tree(bytestring=checked.data, url_fetcher=fetcher, unsafe=False)
@@ -145,12 +164,14 @@ class _Renderer:
             msg = f"{type(e).__name__}: {str(e)[:300]}"
             if "referenced elements" in msg:
                 return RenderStatus.TOO_LARGE, None, msg, w, h
+            if "CAIRO_STATUS" in msg.upper() or "FREETYPE" in msg.upper():
+                self.poisoned = True
             if "NO_MEMORY" in msg.upper():
                 return RenderStatus.RENDER_ERROR, None, f"out of memory ({msg})", w, h
             return RenderStatus.RENDER_ERROR, None, msg, w, h
         note = ""
-        if fetcher.refused:
-            shown = ", ".join(repr(u[:80]) for u in fetcher.refused[:3])
+        if fetcher.refused:  # schemes only: a path in a message would leak the disk layout
+            shown = ", ".join(repr(_scheme(u)) for u in fetcher.refused[:3])
             more = f" (+{len(fetcher.refused) - 3} more)" if len(fetcher.refused) > 3 else ""
             note = f"; refused {len(fetcher.refused)} reference(s): {shown}{more}"
         if transparent:
@@ -209,6 +230,9 @@ def main() -> None:
                 "width": w,
                 "height": h,
                 "worker_seconds": time.perf_counter() - t0,
+                "recycle": renderer.poisoned,
             },
             png or b"",
         )
+        if renderer.poisoned:
+            return  # the parent starts a fresh worker

@@ -78,8 +78,14 @@ def _raster_pixels(data: bytes) -> int | None:
 
 
 def _looks_like_svg(data: bytes) -> bool:
-    head = data[:4096].lstrip()
-    return head.startswith((b"<svg", b"<?xml", b"<!--")) or b"<svg" in head
+    """An uncompressed SVG document: markup first (after a BOM/space), ``<svg`` early on.
+
+    Gzip data is refused outright: cairosvg would decompress it with no size cap.
+    """
+    if data[:2] == b"\x1f\x8b":
+        return False
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"<") and b"<svg" in head
 
 
 class RefusingFetcher:
@@ -114,6 +120,6 @@ class RefusingFetcher:
             if pixels > self.max_image_pixels or resource_type == "image/svg+xml":
                 return self._absent(url, resource_type)
             return data
-        if _looks_like_svg(data) and not data.startswith(_PNG):
+        if _looks_like_svg(data):
             return data
         return self._absent(url, resource_type)

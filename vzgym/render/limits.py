@@ -132,6 +132,7 @@ class Checked:
     depth: int
 
 
+_XML_BASE_ATTR = re.compile(rb"\sxml:base\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _XML_DECL_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)(['\"])[^'\"]*\2")
 
 
@@ -147,7 +148,7 @@ def precheck_input(svg: object, limits: RenderLimits) -> bytes:
             raise PrecheckError(
                 RenderStatus.TOO_LARGE, f"input is over {limits.max_bytes} bytes"
             )
-        data = svg.encode("utf-8", errors="replace")
+        data = svg.removeprefix("\ufeff").encode("utf-8", errors="replace")
         # A str has already been decoded: a declared legacy encoding would be wrong now.
         data = _XML_DECL_ENCODING.sub(rb"\1\2UTF-8\2", data, count=1)
     elif isinstance(svg, (bytes, bytearray, memoryview)):
@@ -397,4 +398,7 @@ def precheck_svg(data: bytes, limits: RenderLimits) -> Checked:
     width, height = resolve_size(root.get("width"), root.get("height"), root.get("viewBox"),
                                  limits)
     nodes, depth = _structure(root, limits)
+    if b"xml:base" in data:
+        # cairosvg resolves xml:base against the disk (existence probes of any path)
+        data = _XML_BASE_ATTR.sub(b" ", data)
     return Checked(data=data, width=width, height=height, nodes=nodes, depth=depth)

@@ -182,7 +182,8 @@ class SVGRenderer:
         if self._env is None:
             from vzgym.render.fonts import fontconfig_env
 
-            env = dict(os.environ)
+            # Only what Python and fontconfig need: no API keys or tokens for the worker.
+            env = {k: v for k, v in os.environ.items() if k in _WORKER_ENV_KEYS}
             env.update(fontconfig_env())
             env["PYTHONDONTWRITEBYTECODE"] = "1"
             self._env = env
@@ -249,6 +250,7 @@ class SVGRenderer:
             return results  # type: ignore[return-value]
 
         limits_dict = limits.to_dict()
+        max_frame = _max_png_bytes(limits) + (1 << 20)  # PNG + header + one read of slack
         sel = selectors.DefaultSelector()
         startup_error: str | None = None
         retries: dict[int, int] = {}
@@ -317,10 +319,21 @@ class SVGRenderer:
             except (KeyError, ValueError, TypeError):
                 fail_worker(w, RenderStatus.RENDER_ERROR, "protocol error: bad header")
                 return False
+            if payload and not _png_matches(payload, width, height, limits):
+                fail_worker(w, RenderStatus.RENDER_ERROR, "protocol error: not the promised PNG")
+                return False
             now = time.monotonic()
             i = w.jobs.popleft()
             finish(i, RenderResult(status, payload or None, str(header.get("message", "")),
                                    width, height, now - w.dispatched))
+            if header.get("recycle"):  # cairo state may be broken: replace the worker
+                queue.extendleft(reversed(w.jobs))
+                w.jobs.clear()
+                sel.unregister(w.out_fd)
+                self._discard(w)
+                nw = self._spawn()
+                sel.register(nw.out_fd, selectors.EVENT_READ, nw)
+                return False
             if w.jobs:  # the prefetched job starts now
                 w.dispatched = now
                 w.deadline = now + limits.timeout
@@ -370,6 +383,9 @@ class SVGRenderer:
                         )
                         continue
                     w.buf += chunk
+                    if len(w.buf) > max_frame:  # never buffer more than a legal answer
+                        fail_worker(w, RenderStatus.RENDER_ERROR, "protocol error: frame too large")
+                        continue
                     while True:
                         try:
                             frame = _protocol.try_decode(w.buf)
@@ -399,6 +415,27 @@ class SVGRenderer:
             sel.close()
         return results  # type: ignore[return-value]
 
+
+def _max_png_bytes(limits: RenderLimits) -> int:
+    """The largest PNG a worker may return: raw RGBA plus generous zlib/PNG overhead."""
+    raw = limits.max_area * 4 + limits.max_side  # pixels + one filter byte per row
+    return raw + raw // 100 + (64 << 10)
+
+
+def _png_matches(payload: bytes, width: int, height: int, limits: RenderLimits) -> bool:
+    """Whether ``payload`` is a PNG of the size the worker reported, within the limits."""
+    if len(payload) > _max_png_bytes(limits) or len(payload) < 24:
+        return False
+    if payload[:8] != b"\x89PNG\r\n\x1a\n" or payload[12:16] != b"IHDR":
+        return False
+    w, h = int.from_bytes(payload[16:20], "big"), int.from_bytes(payload[20:24], "big")
+    return (w, h) == (width, height) and 0 < w * h <= limits.max_area
+
+
+_WORKER_ENV_KEYS = frozenset(
+    {"PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "HOME", "TMPDIR", "LANG", "LC_ALL",
+     "LC_CTYPE", "SYSTEMROOT", "LD_LIBRARY_PATH", "VZGYM_CACHE", "XDG_CACHE_HOME"}
+)  # fmt: skip
 
 _shared: dict[int | None, SVGRenderer] = {}
 _shared_lock = threading.Lock()
