@@ -36,6 +36,9 @@ _WARMUP = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
     b'<text x="2" y="15" font-size="12">Ag</text></svg>'
 )
+#: cairo errors about one call's arguments (they leave no shared state behind); any
+#: other cairo/FreeType error gets the worker replaced.
+_BENIGN_CAIRO_ERRORS = ("INVALID_MATRIX", "INVALID_DASH")
 #: Inline raster formats Pillow may decode in the worker.
 _RASTER_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 _BLOCKED_EVENT_PREFIXES = ("socket.", "urllib.", "subprocess.", "os.exec", "os.posix_spawn",
@@ -164,7 +167,10 @@ class _Renderer:
             msg = f"{type(e).__name__}: {str(e)[:300]}"
             if "referenced elements" in msg:
                 return RenderStatus.TOO_LARGE, None, msg, w, h
-            if "CAIRO_STATUS" in msg.upper() or "FREETYPE" in msg.upper():
+            upper = msg.upper()
+            if ("CAIRO_STATUS" in upper or "FREETYPE" in upper) and not any(
+                benign in upper for benign in _BENIGN_CAIRO_ERRORS
+            ):
                 self.poisoned = True
             if "NO_MEMORY" in msg.upper():
                 return RenderStatus.RENDER_ERROR, None, f"out of memory ({msg})", w, h
@@ -234,5 +240,5 @@ def main() -> None:
             },
             png or b"",
         )
-        if renderer.poisoned:
-            return  # the parent starts a fresh worker
+        # (a poisoned worker keeps serving until the parent, seeing "recycle", kills it:
+        # exiting here would race with jobs the parent already sent)

@@ -263,6 +263,8 @@ class SVGRenderer:
 
         def fail_worker(w: _Worker, status: RenderStatus, message: str) -> None:
             """Kill ``w``; its current job gets ``status``, prefetched jobs are requeued."""
+            if w not in self._workers:
+                return  # already replaced earlier in this round
             if w.jobs:
                 head = w.jobs.popleft()
                 finish(head, RenderResult(status, None, message,
@@ -306,7 +308,7 @@ class SVGRenderer:
                 if header.get("ready"):
                     w.ready = True
                     dispatch(w)
-                    return True
+                    return w in self._workers
                 startup_error = "worker failed to start: " + str(header.get("error", ""))
                 fail_worker(w, RenderStatus.RENDER_ERROR, startup_error)
                 return False
@@ -338,7 +340,7 @@ class SVGRenderer:
                 w.dispatched = now
                 w.deadline = now + limits.timeout
             dispatch(w)
-            return True
+            return w in self._workers  # dispatch may have found it dead
 
         try:
             for w in list(self._workers):  # drop dead idle workers
