@@ -539,3 +539,26 @@ def test_turns_with_invalid_rewards_never_reach_the_pool():
     row = GameRow(env_id="svg-propose", seed=0, group=1, samples=2)
     pool = _load_agent_executor_cls()()._pool(row, [game])
     assert [t.agent for t in pool] == ["proposer_1", "proposer_2"]
+
+
+def test_a_failed_game_is_dropped_and_replaced(engine):
+    class FlakyEngine(ScriptedTokenEngine):
+        """Fails the 5th request (one game copy), answers everything else."""
+
+        calls = 0
+
+        async def generate(self, prompt_token_ids, sampling_params, multi_modal_data=None):
+            type(self).calls += 1
+            if type(self).calls == 5:
+                raise RuntimeError("engine hiccup")
+            return await super().generate(prompt_token_ids, sampling_params, multi_modal_data)
+
+    flaky = FlakyEngine(engine.processor.tokenizer, seed=3)
+    flaky.processor = engine.processor
+    executor = _load_agent_executor_cls()()
+    row = GameRow(env_id=ENV, seed=4, group=2, samples=2 * TURNS)
+    results = _run_row(executor, flaky, row, 2 * TURNS)
+    assert len(results) == 2 * TURNS
+    assert executor.stats["failed_games"] == 1 and executor.stats["games"] >= 3
+    copies = {r["vzgym_turn"]["copy"] for r in results}
+    assert len(copies) == 2  # two complete games, the failed copy left out

@@ -61,7 +61,8 @@ def test_command_parses_with_openrlhf_parser(plan):
     split = argv.index("openrlhf.cli.train_ppo_ray")
     assert argv[split - 2 : split] == ["python3", "-m"] and argv[split - 3] == "--"
     args = parse_train_args(argv[split + 1 :])
-    assert args.algo.advantage.estimator == "group_norm"
+    # vzgym's advantages pass through: no second per-prompt normalisation
+    assert args.algo.advantage.estimator == "flash_reinforce"
     assert args.rollout.n_samples_per_prompt == plan.samples_per_prompt
     assert args.vllm.num_engines == 8 and args.vllm.tensor_parallel_size == 1
     assert args.data.max_images_per_prompt >= 1
@@ -75,15 +76,17 @@ def test_command_parses_with_openrlhf_parser(plan):
     assert args.critic.model_name_or_path is None
     assert args.train.colocate_all and args.vllm.enable_sleep
     world = args.actor.num_nodes * args.actor.num_gpus_per_node
-    assert args.train.batch_size % world == 0
+    samples = args.rollout.batch_size * args.rollout.n_samples_per_prompt  # 4 x 44 = 176
+    assert args.train.batch_size == samples and samples % world == 0
+    # every GPU gets the same number of micro-batches: 176 / 8 = 22 each, micro-batch 2
+    assert (samples // world) % args.rollout.micro_batch_size == 0
+    assert args.rollout.micro_batch_size == 2
 
 
 @needs_openrlhf
 def test_openrlhf_validation_rejects_bad_settings(plan):
     from vzgym.trainers.openrlhf import parse_train_args
 
-    with pytest.raises(ValueError, match="n_samples_per_prompt"):
-        parse_train_args([*plan.train_args, "--rollout.n_samples_per_prompt", "1"])
     with pytest.raises(ValueError, match="packing"):
         parse_train_args([*plan.train_args, "--ds.packing_samples"])
     with pytest.raises(ValueError, match="unrecognized"):
@@ -101,7 +104,7 @@ def test_dataset_loads_through_openrlhf(plan, tmp_path):
     strategy = SimpleNamespace(args=args, print=lambda *a: None, is_rank_0=lambda: True)
     parquet = prepare_openrlhf_run(
         "spy-clevr", tmp_path, model="m", games=3, group=2, dataset_format="parquet",
-        validate=False,
+        gpus=2, validate=False,
     ).dataset_path  # fmt: skip
     for path, n in ((plan.dataset_path, 6), (parquet, 3)):
         data = blending_datasets(str(path), None, strategy, dataset_split="train")
@@ -116,6 +119,12 @@ def test_forbidden_and_bad_settings(tmp_path):
     for flag in ("--train.dynamic_batch_enable", "--ds.packing_samples"):
         with pytest.raises(ValueError, match=flag.replace(".", r"\.")):
             prepare_openrlhf_run("spy-clevr", tmp_path, model="m", games=2, extra_args=[flag])
+    with pytest.raises(ValueError, match="dynamic_batch"):  # argparse would take the prefix
+        prepare_openrlhf_run(
+            "spy-clevr", tmp_path, model="m", games=2, extra_args=["--train.dynamic_batch"]
+        )
+    with pytest.raises(ValueError, match="shared equally by 8 GPUs"):  # 3 x 22 = 66 samples
+        prepare_openrlhf_run("spy-clevr", tmp_path, model="m", games=3, group=2, gpus=8)
     with pytest.raises(ValueError, match="kl_estimator"):
         prepare_openrlhf_run("spy-clevr", tmp_path, model="m", games=2, kl_estimator="k9")
     with pytest.raises(ValueError, match="Unknown advantage"):
@@ -203,3 +212,29 @@ def test_train_with_openrlhf_maps_the_run_config(tmp_path):
     assert args[args.index("--rollout.batch_size") + 1] == "2"
     assert args[args.index("--rollout.max_new_tokens") + 1] == "64"
     assert args[args.index("--actor.num_gpus_per_node") + 1] == "2"
+
+
+@needs_openrlhf
+def test_settings_that_turn_packing_on_indirectly_are_refused(tmp_path):
+    # ring attention switches packing on after OpenRLHF's own VLM check
+    with pytest.raises(ValueError, match="packing"):
+        prepare_openrlhf_run(
+            "spy-clevr", tmp_path, model="m", games=2, group=4, gpus=4,
+            extra_args=["--ds.ring_attn_size", "2"], validate=False,
+        )  # fmt: skip
+
+
+def test_advantages_survive_openrlhfs_flash_reinforce_step():
+    """OpenRLHF's flash_reinforce subtracts the step's mean reward and nothing else: the
+    zero-mean advantages vzgym returns come through unchanged (group_norm did not)."""
+    import torch
+
+    from vzgym.trainers.advantages import AdvSample, GroupNorm
+
+    rewards = [2.49, -0.9, -0.3, 2.49, -0.9, -1.5, 0.1, 0.1]
+    samples = [AdvSample(r, group_id=0, role="civilian", phase="decision") for r in rewards]
+    adv = torch.tensor(GroupNorm().compute(samples))
+    n = len(rewards)
+    as_openrlhf = adv.reshape(-1, n)
+    flash = (as_openrlhf - as_openrlhf.mean()).reshape(-1)  # experience_maker.py, flash_reinforce
+    assert torch.allclose(flash, adv, atol=1e-9)

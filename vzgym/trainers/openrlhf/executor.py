@@ -330,22 +330,31 @@ class GameExecutor:
         game = GameRecord(copy=copy)
         totals: dict[str, float] = {}
         step = 0
-        while obs:
-            agents = list(obs)
-            turns = await asyncio.gather(
-                *(self._play_turn(ctx, obs[a], copy=copy, step=step) for a in agents)
-            )
-            game.turns.extend(turns)
-            obs, rewards, _, _, infos = env.step({t.agent: t.text for t in turns})
-            for agent, value in rewards.items():
-                totals[agent] = totals.get(agent, 0.0) + float(value)
-            game.infos.update(infos)
-            step += 1
-            if obs and step >= row.max_steps:
-                game.status = "failed:max_steps"
-                break
-        else:
-            game.status = "ok"
+        try:
+            while obs:
+                agents = list(obs)
+                turns = await asyncio.gather(
+                    *(self._play_turn(ctx, obs[a], copy=copy, step=step) for a in agents)
+                )
+                game.turns.extend(turns)
+                obs, rewards, _, _, infos = env.step({t.agent: t.text for t in turns})
+                for agent, value in rewards.items():
+                    totals[agent] = totals.get(agent, 0.0) + float(value)
+                game.infos.update(infos)
+                step += 1
+                if obs and step >= row.max_steps:
+                    game.status = "failed:max_steps"
+                    break
+            else:
+                game.status = "ok"
+        except PromptTooLongError:
+            raise  # a configuration error (--data.max_len): every game would hit it
+        except Exception as exc:  # noqa: BLE001 - one failed game must not stop the run
+            # (the engine or the env failed on this copy: drop it, more copies are played)
+            game.status = f"failed:{type(exc).__name__}"
+            self.stats["failed_games"] = self.stats.get("failed_games", 0) + 1
+            logger.warning("row seed=%s copy %s failed: %s: %s", row.seed, copy,
+                           type(exc).__name__, exc)  # fmt: skip
         game.totals = totals
         self.stats["games"] += 1
         self.stats["turns"] += len(game.turns)

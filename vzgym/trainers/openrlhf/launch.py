@@ -115,8 +115,14 @@ def build_train_args(
 ) -> list[str]:
     """The ``train_ppo_ray`` arguments for a colocated GRPO run of vzgym games.
 
-    GRPO: ``--algo.advantage.estimator group_norm`` over the
-    ``samples_per_prompt`` results of a row.  KL: ``kl_coef`` is
+    Advantages: the executor returns vzgym's own advantages (group-norm, RAE,
+    RLOO per role and phase) as OpenRLHF's rewards, so OpenRLHF must not
+    normalise them again per prompt: ``--algo.advantage.estimator
+    flash_reinforce`` only subtracts the step's mean (≈ 0 for vzgym's
+    advantages) and does no std scaling.  Batch sizes: the step's
+    ``rollout_batch_size x samples_per_prompt`` samples must split equally over
+    the GPUs (else ``ValueError``), and the rollout micro-batch size divides each
+    GPU's share, so every GPU runs the same number of passes.  KL: ``kl_coef`` is
     ``--algo.kl.init_coef`` (0 = no reference model); ``kl_loss`` puts it in the
     loss (GRPO style, ``--algo.kl.use_loss``) with ``kl_estimator`` (k3 by
     default), else it is a reward penalty (k1).  Actor, reference and vLLM
@@ -126,7 +132,7 @@ def build_train_args(
     if kl_estimator not in KL_ESTIMATORS:
         raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {kl_estimator!r}")
     if samples_per_prompt < 2:
-        raise ValueError("group_norm needs at least 2 samples per prompt")
+        raise ValueError("vzgym's group advantages need at least 2 samples per prompt")
     world = _world(gpus, nodes)
     if world % vllm_tensor_parallel:
         raise ValueError(
@@ -134,10 +140,22 @@ def build_train_args(
         )
     for arg in extra_args:
         name = str(arg).split("=", 1)[0]
-        if name in FORBIDDEN_ARGS:
-            raise ValueError(f"{name} cannot be used with vzgym games: {FORBIDDEN_ARGS[name]}")
+        for flag, why in FORBIDDEN_ARGS.items():  # argparse also accepts unique prefixes
+            if name == flag or (name.startswith("--") and len(name) > 4 and flag.startswith(name)):
+                raise ValueError(f"{name} cannot be used with vzgym games: {why}")
     samples = rollout_batch_size * samples_per_prompt
-    train_batch = max(world, samples - samples % world)
+    if samples % world:
+        fits = [b for b in range(1, 4 * world + 1) if (b * samples_per_prompt) % world == 0]
+        raise ValueError(
+            f"{rollout_batch_size} games x {samples_per_prompt} samples = {samples} samples per "
+            f"step cannot be shared equally by {world} GPUs (uneven shares make the GPUs wait "
+            f"on each other forever); use a rollout batch size (games per step) in {fits[:6]}"
+        )
+    per_gpu = samples // world
+    # OpenRLHF hands out micro-batches in chunks of ceil(count / world): equal shares need
+    # a micro-batch size that divides every GPU's share.
+    rollout_micro = max(m for m in (1, 2, 3, 4) if per_gpu % m == 0)
+    train_batch = samples  # one optimizer step per rollout step, divisible by the GPUs
     out = Path(out_dir)
     args = [
         "--actor.model_name_or_path", str(model),
@@ -157,10 +175,10 @@ def build_train_args(
         "--vllm.enable_sleep",
         "--ds.enable_sleep",
         "--train.colocate_all",
-        "--algo.advantage.estimator", "group_norm",
+        "--algo.advantage.estimator", "flash_reinforce",
         "--rollout.n_samples_per_prompt", str(samples_per_prompt),
         "--rollout.batch_size", str(rollout_batch_size),
-        "--rollout.micro_batch_size", "4",
+        "--rollout.micro_batch_size", str(rollout_micro),
         "--train.batch_size", str(train_batch),
         "--train.micro_batch_size", "1",
         "--train.num_episodes", str(episodes),
@@ -186,7 +204,37 @@ def build_train_args(
     if freeze_vision:
         args.append("--actor.freeze_visual_encoder")
     args += [str(a) for a in extra_args]
+    _check_parsed(args)
     return args
+
+
+#: Settings of the parsed OpenRLHF args that break vzgym games, however they were reached.
+_FORBIDDEN_PARSED: tuple[tuple[str, str, Any], ...] = (
+    ("ds.packing_samples", "packing breaks the alignment of image tokens and pixel_values", True),
+    ("train.dynamic_batch_enable", "it turns on packing", True),
+    ("data.apply_chat_template", FORBIDDEN_ARGS["--data.apply_chat_template"], True),
+    ("algo.dynamic_filtering_enable", FORBIDDEN_ARGS["--algo.dynamic_filtering_enable"], True),
+)
+
+
+def _check_parsed(args: list[str]) -> None:
+    """Parse ``args`` with OpenRLHF's own parser (when installed) and refuse settings
+    that break vzgym games whichever flag produced them (``--ds.ring_attn_size 2``
+    turns packing on, argparse accepts abbreviations)."""
+    try:
+        parsed = parse_train_args(args)
+    except ImportError:
+        return  # OpenRLHF is not installed here: the flag-name check above has to do
+    for dotted, why, bad in _FORBIDDEN_PARSED:
+        value: Any = parsed
+        for part in dotted.split("."):
+            value = getattr(value, part, None)
+        if value == bad:
+            raise ValueError(f"--{dotted} cannot be used with vzgym games: {why}")
+    template = getattr(getattr(parsed, "data", None), "input_template", None)
+    if template:
+        raise ValueError(f"--data.input_template cannot be used with vzgym games: "
+                         f"{FORBIDDEN_ARGS['--data.input_template']}")  # fmt: skip
 
 
 def prepare_openrlhf_run(
