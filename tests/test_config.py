@@ -168,6 +168,11 @@ def test_unknown_keys_in_file_are_errors(tmp_path):
         (["policy.dtype=fp64"], "policy.dtype must be one of"),
         (["trainer.steps=0"], "trainer.steps must be >= 1"),
         (["trainer.clip_low=-0.1"], "trainer.clip_low must be >= 0"),
+        (["trainer.clip_low=1"], "trainer.clip_low must be >= 0 and < 1"),
+        (["trainer.group_size=1"], "group_size = 1 every advantage is 0"),
+        (["trainer.warmup_steps=50", "trainer.steps=10"], "longer than the run"),
+        (["sampling.temperature=inf"], "sampling.temperature must be a finite"),
+        (["logging.run_dir=runs/{time:%Y}"], "logging.run_dir"),
         (["trainer.clip_high=-1"], "trainer.clip_high must be >= 0"),
         (["trainer.lr=0"], "trainer.lr must be > 0"),
         (["trainer.betas=[0.9, 1.0]"], "trainer.betas"),
@@ -235,6 +240,11 @@ def test_to_toml_round_trips(tmp_path):
     default_path = tmp_path / "default.toml"
     default_path.write_text(to_toml(RunConfig()))
     assert load_config(default_path, []) == RunConfig()
+    odd = RunConfig()
+    odd.env.options["a\n"] = 1  # "$" matched before a final newline: written bare, unparsable
+    newline_path = tmp_path / "newline.toml"
+    newline_path.write_text(to_toml(odd))
+    assert load_config(newline_path, []).env.options == {"a\n": 1}
 
 
 def test_to_dict_is_json_safe():

@@ -320,3 +320,70 @@ def test_turns_of_another_model_are_never_trained(tmp_path):
     assert spy and {r["policy"] for r in spy} == {"tiny"} and not any(r["trainable"] for r in spy)
     assert all(r["trainable"] for r in rows if r["role"] == "civilian")
     assert history[0]["samples"] == 3 * 4  # the civilians' clues only: 3 seats x 4 episodes
+
+
+def _toy_config(*extra):
+    return load_config(
+        None,
+        [
+            "env.id=toy-color",
+            "trainer.steps=1",
+            "trainer.games_per_step=2",
+            "trainer.group_size=2",
+            "sampling.max_new_tokens=3",
+            "logging.progress=false",
+            *extra,
+        ],
+    )
+
+
+def test_resume_refuses_a_changed_config_and_reused_rollouts(tmp_path):
+    run = tmp_path / "r"
+    LocalGRPOTrainer(_toy_config(), run).train()
+    with pytest.raises(ValueError, match=r"trainer\.lr: 0\.0001 -> 1e-06"):
+        LocalGRPOTrainer(_toy_config("trainer.lr=1e-6"), run, resume=True)
+    with pytest.raises(ValueError, match="env.options"):
+        LocalGRPOTrainer(_toy_config("env.options.size=32"), run, resume=True)
+    more = LocalGRPOTrainer(_toy_config("trainer.steps=2"), run, resume=True)  # may change
+    assert more.start_step == 1
+    del more
+    # a crash that left only a rollout behind still counts as a run
+    crashed = tmp_path / "c"
+    (crashed / "rollouts" / "step_000000").mkdir(parents=True)
+    with pytest.raises(ValueError, match="already holds a run"):
+        LocalGRPOTrainer(_toy_config(), crashed)
+
+
+def test_bad_env_or_option_fails_before_loading_the_model(tmp_path):
+    with pytest.raises(ValueError, match="Did you mean 'toy-color'"):
+        LocalGRPOTrainer(_toy_config("env.id=toy-colour"), tmp_path / "a")
+    with pytest.raises(ValueError, match=r"has no option\(s\) \['bogus'\]"):
+        LocalGRPOTrainer(_toy_config("env.options.bogus=1"), tmp_path / "b")
+
+
+def test_one_run_dir_one_process(tmp_path):
+    first = LocalGRPOTrainer(_toy_config(), tmp_path / "r")
+    with pytest.raises(ValueError, match="in use by another vzgym process"):
+        LocalGRPOTrainer(_toy_config(), tmp_path / "r", resume=True)
+    del first
+
+
+def test_cli_run_dirs_are_claimed_and_mm_zero_needs_resume(tmp_path):
+    from vzgym.cli import _claim_dir
+
+    assert _claim_dir(tmp_path / "x") == tmp_path / "x"
+    assert _claim_dir(tmp_path / "x") == tmp_path / "x-2"  # the same second: no sharing
+    (tmp_path / "mm" / "iter_0").mkdir(parents=True)
+    proc = run_vzgym("selfplay", "mm-zero", "--run-dir", str(tmp_path / "mm"), check=False)
+    assert proc.returncode != 0 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_vzgym("selfplay", "mm-zero", "--iterations", "0", check=False)
+    assert proc.returncode != 0 and "must be >= 1" in proc.stderr
+
+
+def test_read_metrics_skips_lines_that_are_not_step_records(tmp_path):
+    (tmp_path / "metrics.jsonl").write_bytes(
+        b'{"step": 0, "reward_mean": 1.0}\n[1, 2]\n{"reward_mean": 3}\n\xff\xfe junk\n'
+        b'{"step": 1, "reward_mean": NaN}\n{"step": 2, "rew'
+    )
+    rows = read_metrics(tmp_path)
+    assert [r["step"] for r in rows] == [0, 1]

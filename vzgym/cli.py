@@ -203,6 +203,11 @@ def rollout_command(
             seed=seed,
             sampling=SamplingParams(temperature, top_p, max_new_tokens, 1, seed),
         )
+        if not (temperature >= 0 and temperature < float("inf")) or not 0 < top_p <= 1:
+            raise ValueError(
+                f"--temperature must be a finite number >= 0 and --top-p in (0, 1], got "
+                f"{temperature} and {top_p}"
+            )
         summary = run_rollouts(config, policies, out_dir, progress=progress)
     except (UnknownEnvError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -251,17 +256,33 @@ def _resolve_config(
 
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
     """``--run-dir``, else ``logging.run_dir`` filled in (with ``--resume``: the newest match)."""
+    import glob
+
     from vzgym.config import format_run_dir
 
     if run_dir:
         return Path(run_dir)
     if resume:
         pattern = config.logging.run_dir.format(env=config.env.id.replace("/", "_"), time="*")
-        found = sorted(Path().glob(pattern), key=lambda p: p.stat().st_mtime)
+        found = sorted(map(Path, glob.glob(pattern)), key=lambda p: p.stat().st_mtime)
         if not found:
             raise click.ClickException(f"--resume: no run matches {pattern}; give --run-dir")
         return found[-1]
-    return Path(format_run_dir(config))
+    return _claim_dir(Path(format_run_dir(config)))
+
+
+def _claim_dir(path: Path) -> Path:
+    """Create ``path`` (or ``path-2``, ``path-3`` ... if taken): two runs started in the
+    same second never share a run dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 1000):
+        candidate = path if k == 1 else path.with_name(f"{path.name}-{k}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise click.ClickException(f"no free run dir next to {path}")
 
 
 @cli.command("train")
@@ -325,7 +346,6 @@ def train_command(
         trainer = LocalGRPOTrainer(config, out, resume=resume)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    (out / "config.toml").write_text(to_toml(config))
     click.echo(f"run dir: {out} (starting at step {trainer.start_step})")
     history = trainer.train()
     if history:
@@ -348,6 +368,7 @@ def selfplay_group() -> None:
 @click.option("--model", default=None, help="Base model for all three roles.")
 @click.option("--steps", type=int, default=None, help="Training steps per role per iteration.")
 @click.option("--run-dir", default=None, type=click.Path(file_okay=False))
+@click.option("--resume", is_flag=True, help="Continue the loop in --run-dir.")
 def mm_zero_command(
     iterations: int,
     config_path: str | None,
@@ -355,15 +376,35 @@ def mm_zero_command(
     model: str | None,
     steps: int | None,
     run_dir: str | None,
+    resume: bool,
 ) -> None:
     """MM-Zero: Proposer -> CodeGen -> Solver per iteration, each from its last version."""
-
+    from vzgym.config import format_run_dir
+    from vzgym.registration import UnknownEnvError
     from vzgym.trainers.mmzero import run_mm_zero
 
+    if iterations < 1:
+        raise click.BadParameter(f"must be >= 1, got {iterations}", param_hint="--iterations")
     flags = {"env.id": "svg-propose", "policy.model": model, "trainer.steps": steps}
     config = _resolve_config(config_path, overrides, flags)
-    out = Path(run_dir) if run_dir else _run_dir(config, None, False).with_name("mm-zero")
-    records = run_mm_zero(config, out, iterations, log=click.echo)
+    if run_dir:
+        out = Path(run_dir)
+        if out.exists() and any(out.iterdir()) and not resume:
+            raise click.ClickException(
+                f"run dir {out} already holds a run; pass --resume to continue it"
+            )
+    elif resume:
+        raise click.ClickException("--resume needs --run-dir")
+    else:  # logging.run_dir with {env} = "mm-zero": runs/mm-zero-<time> by default
+        import copy
+
+        named = copy.deepcopy(config)
+        named.env.id = "mm-zero"
+        out = _claim_dir(Path(format_run_dir(named)))
+    try:
+        records = run_mm_zero(config, out, iterations, log=click.echo)
+    except (ValueError, UnknownEnvError) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"done: {len(records)} role run(s) in {out}")
 
 

@@ -569,7 +569,10 @@ def validate(config: RunConfig) -> RunConfig:
         "policy.attn_implementation must be a name or unset",
     )
 
-    _need(smp.temperature >= 0.0, f"sampling.temperature must be >= 0, got {smp.temperature}")
+    _need(
+        math.isfinite(smp.temperature) and smp.temperature >= 0.0,
+        f"sampling.temperature must be a finite number >= 0, got {smp.temperature}",
+    )
     _need(0.0 < smp.top_p <= 1.0, f"sampling.top_p must be in (0, 1], got {smp.top_p}")
     _need(
         smp.max_new_tokens >= 1, f"sampling.max_new_tokens must be >= 1, got {smp.max_new_tokens}"
@@ -592,6 +595,11 @@ def validate(config: RunConfig) -> RunConfig:
         f"trainer.lr_schedule must be one of {LR_SCHEDULES}, got {tr.lr_schedule!r}",
     )
     _need(tr.warmup_steps >= 0, f"trainer.warmup_steps must be >= 0, got {tr.warmup_steps}")
+    _need(
+        tr.warmup_steps <= tr.steps,
+        f"trainer.warmup_steps ({tr.warmup_steps}) is longer than the run ({tr.steps} steps)",
+    )
+    _need(0.0 <= tr.clip_low < 1.0, f"trainer.clip_low must be >= 0 and < 1, got {tr.clip_low}")
     for name in ("weight_decay", "clip_low", "clip_high", "kl_coef", "grad_clip"):
         value = getattr(tr, name)
         _need(math.isfinite(value) and value >= 0.0, f"trainer.{name} must be >= 0, got {value}")
@@ -621,12 +629,20 @@ def validate(config: RunConfig) -> RunConfig:
             name in _RUN_DIR_FIELDS,
             f"logging.run_dir: unknown placeholder {{{name}}}; use {{env}} and {{time}}",
         )
+    try:
+        format_run_dir(config)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ConfigError(f"logging.run_dir {log.run_dir!r}: {exc}") from exc
     _need(
         log.wandb_mode in WANDB_MODES,
         f"logging.wandb_mode must be one of {WANDB_MODES}, got {log.wandb_mode!r}",
     )
     _need(bool(log.wandb_project.strip()), "logging.wandb_project must not be empty")
     return config
+
+
+#: Estimators whose baseline is the other samples of the same group.
+_GROUP_ESTIMATORS = ("group_norm", "rloo")
 
 
 def _validate_advantages(config: RunConfig) -> None:
@@ -648,6 +664,12 @@ def _validate_advantages(config: RunConfig) -> None:
             get_estimator(name, **tr.advantage_options.get(name, {}))
         except ValueError as exc:
             raise ConfigError(f"trainer.advantages.{phase}: {exc}") from exc
+        _need(
+            tr.group_size >= 2 or name not in _GROUP_ESTIMATORS,
+            f"trainer.advantages.{phase} = {name!r} compares the copies of a game: with "
+            f"trainer.group_size = {tr.group_size} every advantage is 0 and nothing is "
+            "learned; use group_size >= 2 (or rae)",
+        )
 
 
 def build_estimators(config: RunConfig) -> dict[str, Any]:
@@ -686,11 +708,11 @@ def to_dict(config: RunConfig) -> dict[str, dict[str, Any]]:
     return {name: _copy(dataclasses.asdict(getattr(config, name))) for name in SECTIONS}
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_str(key)
+    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)
 
 
 def _toml_str(text: str) -> str:

@@ -127,16 +127,23 @@ class LocalGRPOTrainer:
 
         self.config = config
         self.run_dir = Path(run_dir)
-        used = any((self.run_dir / name).exists() for name in ("metrics.jsonl", "checkpoints"))
+        used = any((self.run_dir / name).exists() for name in _RUN_FILES)
         if used and not resume:
             raise ValueError(
                 f"run dir {self.run_dir} already holds a run; pass --resume to continue it "
                 "or choose another --run-dir"
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_run_dir(self.run_dir)
+        if resume:
+            _check_resumed_config(self.run_dir, config)
         tcfg = config.trainer
         self.env_id = config.env.id
         self.env_kwargs = {**dict(config.env.options), **(env_kwargs_extra or {})}
+        _check_env(self.env_id, self.env_kwargs)
+        from vzgym.config import to_toml
+
+        (self.run_dir / "config.toml").write_text(to_toml(config))
         self.device = _device(tcfg.device)
         self.dtype = _dtype(config.policy.dtype, self.device)
         torch.manual_seed(tcfg.seed)
@@ -191,6 +198,7 @@ class LocalGRPOTrainer:
             wandb_mode=log.wandb_mode,
             wandb_project=log.wandb_project,
             config=_as_dict(config),
+            start_step=self.start_step,
         )
         self.metrics.truncate(self.start_step)
         self._clean_rollouts()
@@ -488,6 +496,91 @@ def _borrow(policy: Any, model: Any) -> Any:
     other = copy.copy(policy)
     other.model = model
     return other
+
+
+#: Files that mean a run dir already holds a run.
+_RUN_FILES = ("metrics.jsonl", "checkpoints", "rollouts", "config.toml")
+#: Config keys a resumed run may change (dotted prefixes); anything else must match.
+RESUME_MAY_CHANGE = (
+    "trainer.steps", "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.device",
+    "logging.",
+)  # fmt: skip
+
+
+def _lock_run_dir(run_dir: Path) -> Any:
+    """Hold an exclusive lock on ``run_dir`` for this process (released when it exits)."""
+    import fcntl
+
+    handle = open(run_dir / ".vzgym.lock", "a")  # noqa: SIM115 - held for the trainer's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ValueError(f"run dir {run_dir} is in use by another vzgym process") from None
+    return handle
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): value}
+
+
+def _check_resumed_config(run_dir: Path, config: Any) -> None:
+    """Refuse to resume ``run_dir`` with settings other than those it was started with."""
+    from vzgym.config import ConfigError, load_config
+
+    saved_path = run_dir / "config.toml"
+    if not saved_path.exists():
+        return
+    try:
+        saved = _flatten(_as_dict(load_config(saved_path, [])))
+    except ConfigError as exc:
+        raise ValueError(f"cannot read the config of the run to resume: {exc}") from exc
+    now = _flatten(_as_dict(config))
+    changed = sorted(
+        key
+        for key in set(saved) | set(now)
+        if saved.get(key) != now.get(key) and not key.startswith(RESUME_MAY_CHANGE)
+    )
+    if changed:
+        shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:6])
+        raise ValueError(
+            f"--resume with a different config would mix two runs in {run_dir} ({shown}); "
+            f"only {', '.join(RESUME_MAY_CHANGE)} may change. Start a new --run-dir instead."
+        )
+
+
+def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """The env exists and takes ``env_kwargs`` (clear errors before any model is loaded)."""
+    import inspect
+
+    from vzgym.registration import UnknownEnvError, get_registry
+
+    try:
+        spec = get_registry().spec(env_id)
+    except UnknownEnvError as exc:
+        raise ValueError(str(exc)) from None
+    entry = spec.load()
+    names: set[str] = set()
+    # follow **kwargs up the class hierarchy (SpyClevrEnv(**game) -> SpyEnv(...))
+    for cls in inspect.getmro(entry) if inspect.isclass(entry) else [entry]:
+        init = cls.__init__ if inspect.isclass(cls) else cls
+        if inspect.isclass(cls) and "__init__" not in vars(cls):
+            continue
+        params = inspect.signature(init).parameters
+        names.update(k for k, p in params.items() if p.kind is not p.VAR_KEYWORD)
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    else:
+        return  # **kwargs all the way up: cannot tell
+    unknown = sorted(set(env_kwargs) - names)
+    if unknown:
+        known = sorted(names - {"self", "args"})
+        raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
 
 
 def _as_dict(config: Any) -> dict[str, Any]:

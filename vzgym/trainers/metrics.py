@@ -31,6 +31,7 @@ class MetricsLogger:
         wandb_mode: str = "offline",
         wandb_project: str = "vzgym",
         config: dict[str, Any] | None = None,
+        start_step: int = 0,
     ):
         self.path = run_dir / "metrics.jsonl"
         self._tb = None
@@ -42,7 +43,8 @@ class MetricsLogger:
                 raise RuntimeError(
                     "logging.tensorboard=true needs tensorboard: pip install tensorboard"
                 ) from exc
-            self._tb = SummaryWriter(str(run_dir / "tensorboard"))
+            # purge_step: a resumed run drops the events of steps it replays
+            self._tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step or None)
         if wandb:
             try:
                 import wandb as wandb_lib
@@ -50,21 +52,25 @@ class MetricsLogger:
                 raise RuntimeError(
                     "logging.wandb=true needs the wandb package: pip install wandb"
                 ) from exc
+            run_id = _wandb_run_id(run_dir)  # one W&B run per run dir, resumed with it
             self._wandb = wandb_lib.init(
-                project=wandb_project, mode=wandb_mode, dir=str(run_dir), config=config or {}
-            )
+                project=wandb_project, mode=wandb_mode, dir=str(run_dir), config=config or {},
+                id=run_id, resume="allow",
+            )  # fmt: skip
 
     def truncate(self, keep_below_step: int) -> None:
         """Drop logged lines of steps ``>= keep_below_step`` (used when resuming)."""
         if not self.path.exists():
             return
         kept = []
-        for line in self.path.read_text().splitlines():
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
-                if json.loads(line).get("step", -1) < keep_below_step:
-                    kept.append(line)
+                record = json.loads(line)
             except ValueError:
                 continue  # a line cut by a crash
+            step = record.get("step") if isinstance(record, dict) else None
+            if isinstance(step, (int, float)) and step < keep_below_step:
+                kept.append(line)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("".join(k + "\n" for k in kept))
         os.replace(tmp, self.path)
@@ -97,13 +103,32 @@ class MetricsLogger:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Read ``metrics.jsonl`` of a run (skipping a line a crash cut short)."""
+    """Read ``metrics.jsonl`` of a run.
+
+    Skipped: a line a crash cut short, bytes that are not UTF-8, and any line that
+    is not a JSON object with a numeric ``step``.
+    """
     path = Path(run_dir) / "metrics.jsonl"
     out = []
     if path.exists():
-        for line in path.read_text().splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
-                out.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
                 continue
+            step = record.get("step") if isinstance(record, dict) else None
+            if isinstance(step, (int, float)) and not isinstance(step, bool):
+                out.append(record)
     return out
+
+
+def _wandb_run_id(run_dir: Path) -> str:
+    """The W&B run id of ``run_dir``: made once, kept in ``wandb_run_id.txt``."""
+    path = run_dir / "wandb_run_id.txt"
+    if path.exists():
+        return path.read_text().strip()
+    import uuid
+
+    run_id = uuid.uuid4().hex[:16]
+    path.write_text(run_id + "\n")
+    return run_id
