@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -195,7 +196,9 @@ def test_mm_zero_loop_one_iteration_and_resume(tmp_path):
         assert (out / "iter_0" / role / "final" / "config.json").exists()
         assert (out / "iter_0" / role / "checkpoints" / "step_000001").is_dir()
     assert "iter 0 codegen: from tiny; frozen {'proposer': 'hf:" in proc.stdout
-    again = run_vzgym(*args, timeout=900)
+    fresh = run_vzgym(*args, timeout=900, check=False)  # an existing loop needs --resume
+    assert fresh.returncode != 0 and "--resume" in fresh.stderr
+    again = run_vzgym(*args, "--resume", timeout=900)
     assert again.stdout.count("done already, skipped") == 3
 
 
@@ -362,10 +365,23 @@ def test_bad_env_or_option_fails_before_loading_the_model(tmp_path):
 
 
 def test_one_run_dir_one_process(tmp_path):
-    first = LocalGRPOTrainer(_toy_config(), tmp_path / "r")
-    with pytest.raises(ValueError, match="in use by another vzgym process"):
-        LocalGRPOTrainer(_toy_config(), tmp_path / "r", resume=True)
-    del first
+    run = tmp_path / "r"
+    run.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; "
+         "from vzgym.trainers.local import _lock_run_dir; "
+         f"_lock_run_dir(Path({str(run)!r})); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ValueError, match="in use by another vzgym process"):
+            LocalGRPOTrainer(_toy_config(), run)
+    finally:
+        holder.kill()
+        holder.wait()
+    LocalGRPOTrainer(_toy_config(), run)  # the lock died with its process
 
 
 def test_cli_run_dirs_are_claimed_and_mm_zero_needs_resume(tmp_path):

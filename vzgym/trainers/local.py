@@ -507,16 +507,27 @@ RESUME_MAY_CHANGE = (
 )  # fmt: skip
 
 
+_LOCKED: dict[str, Any] = {}  # run dirs this process holds: path -> open lock file
+
+
 def _lock_run_dir(run_dir: Path) -> Any:
-    """Hold an exclusive lock on ``run_dir`` for this process (released when it exits)."""
+    """Hold an exclusive lock on ``run_dir`` for this process (released when it exits).
+
+    Another process training in the same dir is refused; this process may build
+    several trainers on it one after another (resume in the same Python session).
+    """
     import fcntl
 
-    handle = open(run_dir / ".vzgym.lock", "a")  # noqa: SIM115 - held for the trainer's life
+    key = str(run_dir.resolve())
+    if key in _LOCKED:
+        return _LOCKED[key]
+    handle = open(run_dir / ".vzgym.lock", "a")  # noqa: SIM115 - held for the process's life
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
         raise ValueError(f"run dir {run_dir} is in use by another vzgym process") from None
+    _LOCKED[key] = handle
     return handle
 
 
