@@ -177,25 +177,16 @@ def get_registry() -> EnvRegistry:
     from vzgym.plugins import manager
 
     registry = EnvRegistry()
-    pm = manager.get_plugin_manager()
-    impls = pm.hook.register_envs.get_hookimpls()
-    # Built-ins first, so a plugin can never take over (or knock out) a built-in id;
-    # then the other plugins in load order.
-    impls = sorted(impls, key=lambda i: i.plugin_name not in manager.DEFAULT_PLUGINS)
-    for impl in impls:
-        plugin_name = impl.plugin_name
 
-        def register(env_id: str, entry_point: Any, _p: str = plugin_name, **kw: Any) -> Any:
-            try:
-                return registry.register(env_id, entry_point, plugin=_p, **kw)
-            except RegistrationError as exc:  # this id only; the plugin's other envs go on
-                manager._record(_p, "register_envs", exc)
-                return None
-
+    def add(plugin: str, env_id: str, entry_point: Any, **kw: Any) -> Any:
         try:
-            impl.function(register=register)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
-            manager._record(plugin_name, "register_envs", exc)
+            return registry.register(env_id, entry_point, plugin=plugin, **kw)
+        except RegistrationError as exc:  # this id only; the plugin's other envs go on
+            manager._record(plugin, "register_envs", exc)
+            return None
+
+    # Built-ins register first, so a plugin can never take over (or knock out) a built-in id.
+    manager.run_register_hook("register_envs", add)
     _registry = registry
     return registry
 

@@ -70,33 +70,20 @@ _registry: dict[tuple[str, str], RegisteredReward] | None = None
 _registry_key: tuple[Any, ...] | None = None
 
 
-def _hook_key(pm: Any) -> tuple[Any, ...]:
-    impls = pm.hook.register_rewards.get_hookimpls()
-    return (id(pm), *((impl.plugin_name, id(impl.function)) for impl in impls))
-
-
 def _load() -> dict[tuple[str, str], RegisteredReward]:
     """Call every plugin's ``register_rewards`` (cached until the plugin set changes)."""
     global _registry, _registry_key
     from vzgym.plugins import manager
 
-    pm = manager.get_plugin_manager()
-    key = _hook_key(pm)
+    key = manager.hook_key("register_rewards")
     if _registry is not None and key == _registry_key:
         return _registry
     registry: dict[tuple[str, str], RegisteredReward] = {}
-    for impl in pm.hook.register_rewards.get_hookimpls():  # load order: last wins
-        plugin_name = impl.plugin_name
 
-        def register(
-            env_family: str, name: str, fn: Callable[..., Any], _p: str = plugin_name
-        ) -> None:
-            _add(registry, env_family, name, fn, _p)
+    def add(plugin: str, env_family: str, name: str, fn: Callable[..., Any]) -> None:
+        _add(registry, env_family, name, fn, plugin)
 
-        try:
-            impl.function(register=register)
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
-            manager._record(plugin_name, "register_rewards", exc)
+    manager.run_register_hook("register_rewards", add)  # load order: last wins
     _registry, _registry_key = registry, key
     return registry
 

@@ -15,6 +15,7 @@ import importlib
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -108,6 +109,36 @@ def get_plugin_manager() -> pluggy.PluginManager:
         _versions[ep.name] = ep.dist.version if ep.dist is not None else None
     _manager = pm
     return pm
+
+
+def hook_key(name: str) -> tuple[Any, ...]:
+    """Identify the current implementations of hook ``name`` (to invalidate caches)."""
+    pm = get_plugin_manager()
+    impls = getattr(pm.hook, name).get_hookimpls()
+    return (id(pm), *((impl.plugin_name, id(impl.function)) for impl in impls))
+
+
+def run_register_hook(name: str, add: Callable[..., Any]) -> None:
+    """Call every plugin's ``name(register)`` hook: built-ins first, then load order.
+
+    Each plugin gets its own ``register(*args, **kwargs)`` that forwards to
+    ``add(plugin_name, *args, **kwargs)``.  A plugin whose hook raises (or calls
+    ``sys.exit``) is recorded as a failure; the others still register.
+    """
+    pm = get_plugin_manager()
+    impls = sorted(
+        getattr(pm.hook, name).get_hookimpls(), key=lambda i: i.plugin_name not in DEFAULT_PLUGINS
+    )
+    for impl in impls:
+        plugin = impl.plugin_name
+
+        def register(*args: Any, _p: str = plugin, **kwargs: Any) -> Any:
+            return add(_p, *args, **kwargs)
+
+        try:
+            impl.function(register=register)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
+            _record(plugin, name, exc)
 
 
 def call_hook(name: str, **kwargs: Any) -> list[Any]:

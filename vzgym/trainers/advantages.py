@@ -312,35 +312,23 @@ _registry: dict[str, EstimatorFactory] | None = None
 _registry_key: tuple[Any, ...] | None = None
 
 
-def _hook_key(pm: Any) -> tuple[Any, ...]:
-    """Identify the current set of ``register_advantages`` implementations."""
-    impls = pm.hook.register_advantages.get_hookimpls()
-    return (id(pm), *((impl.plugin_name, id(impl.function)) for impl in impls))
-
-
 def _build_registry() -> dict[str, EstimatorFactory]:
     """Built-ins first, then every plugin's ``register_advantages`` in load order."""
     global _registry, _registry_key
     from vzgym.plugins import manager
 
-    pm = manager.get_plugin_manager()
-    key = _hook_key(pm)
+    key = manager.hook_key("register_advantages")
     if _registry is not None and key == _registry_key:
         return _registry
     registry: dict[str, EstimatorFactory] = dict(BUILTIN_ESTIMATORS)
     owners: dict[str, str] = dict.fromkeys(BUILTIN_ESTIMATORS, "vzgym (built-in)")
     for name, factory in _manual.items():
         _add(registry, owners, name, factory, "register()")
-    for impl in pm.hook.register_advantages.get_hookimpls():  # load order: last wins
-        plugin_name = impl.plugin_name
 
-        def _register(name: str, factory: EstimatorFactory, _p: str = plugin_name) -> None:
-            _add(registry, owners, name, factory, _p)
+    def add(plugin: str, name: str, factory: EstimatorFactory) -> None:
+        _add(registry, owners, name, factory, plugin)
 
-        try:
-            impl.function(register=_register)
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
-            manager._record(plugin_name, "register_advantages", exc)
+    manager.run_register_hook("register_advantages", add)  # load order: last wins
     _registry, _registry_key = registry, key
     return registry
 
