@@ -47,6 +47,23 @@ def _n(sampling: SamplingParams | None) -> int:
     return max(1, int(sampling.n)) if sampling is not None else 1
 
 
+class _SeededBot(Policy):
+    """A scripted bot: sample ``k`` of an observation draws from its own RNG
+    (``_rng(obs, k)``), so answers never depend on the rest of the batch."""
+
+    def generate(
+        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """Return ``n`` answers per observation."""
+        return [
+            [self.answer(obs, _rng(obs, k)) for k in range(_n(sampling))] for obs in observations
+        ]
+
+    def answer(self, observation: Observation, rng: np.random.Generator) -> Completion:
+        """One answer to ``observation`` drawn with ``rng``."""
+        raise NotImplementedError
+
+
 # -- proposer -------------------------------------------------------------------
 
 
@@ -94,7 +111,7 @@ def chart_proposal(rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
     return text, spec
 
 
-class ScriptedProposer(Policy):
+class ScriptedProposer(_SeededBot):
     """Writes valid chart proposals; ``junk_rate`` of them are malformed on purpose."""
 
     name = "scripted-svg-proposer"
@@ -102,21 +119,12 @@ class ScriptedProposer(Policy):
     def __init__(self, junk_rate: float = 0.0):
         self.junk_rate = junk_rate
 
-    def generate(
-        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
-    ) -> list[list[Completion]]:
-        """Return ``n`` proposals per observation."""
-        out = []
-        for obs in observations:
-            row = []
-            for k in range(_n(sampling)):
-                rng = _rng(obs, k)
-                text, spec = chart_proposal(rng)
-                if rng.random() < self.junk_rate:
-                    text = text.replace("<hard_answer>", "<answer>")
-                row.append(Completion(text, finish_reason="scripted", meta={"chart": spec}))
-            out.append(row)
-        return out
+    def answer(self, observation: Observation, rng: np.random.Generator) -> Completion:
+        """A chart proposal (malformed with probability ``junk_rate``)."""
+        text, spec = chart_proposal(rng)
+        if rng.random() < self.junk_rate:
+            text = text.replace("<hard_answer>", "<answer>")
+        return Completion(text, finish_reason="scripted", meta={"chart": spec})
 
 
 # -- codegen --------------------------------------------------------------------
@@ -229,7 +237,7 @@ def _caption_of(observation: Observation) -> str:
     return str(proposal.get("caption", "")) or observation.text()
 
 
-class ScriptedCodegen(Policy):
+class ScriptedCodegen(_SeededBot):
     """Draws the chart a caption describes as SVG in a ```svg fence.
 
     ``fail_rate``: share of outputs that are truncated (unrenderable) SVG;
@@ -242,30 +250,20 @@ class ScriptedCodegen(Policy):
         self.fail_rate = fail_rate
         self.junk_rate = junk_rate
 
-    def generate(
-        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
-    ) -> list[list[Completion]]:
-        """Return ``n`` SVG answers per observation."""
-        out = []
-        for obs in observations:
-            row = []
-            spec0 = parse_chart_caption(_caption_of(obs))
-            for k in range(_n(sampling)):
-                rng = _rng(obs, k)
-                spec = spec0
-                if spec is None:
-                    _, spec = chart_proposal(rng)
-                svg = chart_svg(spec)
-                u = rng.random()
-                if u < self.junk_rate:
-                    text = "I cannot draw this picture."
-                elif u < self.junk_rate + self.fail_rate:
-                    text = f"```svg\n{svg[: len(svg) // 2]}\n```"
-                else:
-                    text = f"Here is the chart.\n```svg\n{svg}\n```"
-                row.append(Completion(text, finish_reason="scripted"))
-            out.append(row)
-        return out
+    def answer(self, observation: Observation, rng: np.random.Generator) -> Completion:
+        """The captioned chart as SVG (or a random chart when the caption is unreadable)."""
+        spec = parse_chart_caption(_caption_of(observation))
+        if spec is None:
+            _, spec = chart_proposal(rng)
+        svg = chart_svg(spec)
+        u = rng.random()
+        if u < self.junk_rate:
+            text = "I cannot draw this picture."
+        elif u < self.junk_rate + self.fail_rate:
+            text = f"```svg\n{svg[: len(svg) // 2]}\n```"
+        else:
+            text = f"Here is the chart.\n```svg\n{svg}\n```"
+        return Completion(text, finish_reason="scripted")
 
 
 # -- solver ---------------------------------------------------------------------
@@ -282,7 +280,7 @@ def _distractor(reference: str, rng: np.random.Generator, pool: Sequence[str]) -
     return str(int(out)) if float(out).is_integer() else f"{out:g}"
 
 
-class ScriptedSolver(Policy):
+class ScriptedSolver(_SeededBot):
     """Answers from hidden metadata with configurable noise.
 
     Reads ``private["reference_answer"]`` and ``private["question_kind"]``
@@ -302,34 +300,26 @@ class ScriptedSolver(Policy):
         self.hard_noise = hard_noise
         self.format_error_rate = format_error_rate
 
-    def generate(
-        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
-    ) -> list[list[Completion]]:
-        """Return ``n`` answers per observation."""
-        out = []
-        for obs in observations:
-            row = []
-            reference = obs.private.get("reference_answer")
-            kind = obs.private.get("question_kind", "hard")
-            noise = self.easy_noise if kind == "easy" else self.hard_noise
-            caption = str((obs.private.get("proposal") or {}).get("caption", ""))
+    def answer(self, observation: Observation, rng: np.random.Generator) -> Completion:
+        """The reference answer, or a near miss with the question kind's noise."""
+        private = observation.private
+        reference = private.get("reference_answer")
+        easy = private.get("question_kind", "hard") == "easy"
+        noise = self.easy_noise if easy else self.hard_noise
+        if reference is None:
+            answer = str(int(rng.integers(0, 10)))
+        elif rng.random() < noise:
+            caption = str((private.get("proposal") or {}).get("caption", ""))
             spec = parse_chart_caption(caption) if caption else None
-            pool = [str(x) for x in (spec or {}).get("labels", [])]
-            for k in range(_n(sampling)):
-                rng = _rng(obs, k)
-                if reference is None:
-                    answer = str(int(rng.integers(0, 10)))
-                elif rng.random() < noise:
-                    answer = _distractor(str(reference), rng, pool)
-                else:
-                    answer = str(reference)
-                if rng.random() < self.format_error_rate:
-                    text = f"The answer is \\boxed{{{answer}}}"
-                else:
-                    text = f"<think>I read the picture carefully.</think> \\boxed{{{answer}}}"
-                row.append(Completion(text, finish_reason="scripted"))
-            out.append(row)
-        return out
+            labels = [str(x) for x in (spec or {}).get("labels", [])]
+            answer = _distractor(str(reference), rng, labels)
+        else:
+            answer = str(reference)
+        if rng.random() < self.format_error_rate:
+            text = f"The answer is \\boxed{{{answer}}}"
+        else:
+            text = f"<think>I read the picture carefully.</think> \\boxed{{{answer}}}"
+        return Completion(text, finish_reason="scripted")
 
 
 class ScriptedSVGPolicy(Policy):
