@@ -34,6 +34,7 @@ the missing side of ``add``/``remove``; ``attribute`` entries also carry
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -82,44 +83,57 @@ def _entry(kind: str, obj_id: int, before: SceneObject | None, after: SceneObjec
     }
 
 
-def _replace(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
-    log = []
+def _change_some(
+    new: Scene,
+    rng: np.random.Generator,
+    k: int,
+    change: Callable[[SceneObject, SceneObject], dict[str, Any] | None],
+    verb: str,
+    why: str = "",
+) -> list[dict[str, Any]]:
+    """Try ``change(obj, before)`` on the objects in a random order until ``k`` succeed.
+
+    ``change`` edits ``obj`` in place and returns its log entry, or restores it and
+    returns None when no acceptable edit was found; fewer than ``k`` successes raise.
+    """
+    log: list[dict[str, Any]] = []
     for idx in rng.permutation(len(new.objects)).tolist():
         if len(log) == k:
             break
         o = new.objects[idx]
-        before = SceneObject(**vars(o))
+        entry = change(o, SceneObject(**vars(o)))
+        if entry is not None:
+            log.append(entry)
+    if len(log) < k:
+        raise ValueError(f"could only {verb} {len(log)} of {k} objects{why}")
+    return log
+
+
+def _replace(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
+    def change(o: SceneObject, before: SceneObject) -> dict[str, Any] | None:
         for _try in range(8):
             # a taller shape may hide the objects behind it: only a draw that keeps
             # every object mostly visible is kept, else the object stays as it was
             o.shape = _pick_other(rng, SHAPES, before.shape)
             o.color = _pick_other(rng, tuple(COLORS), before.color)
             if placement_ok(new, o):
-                log.append(_entry("replace", o.id, before, o))
-                break
-        else:
-            o.shape, o.color = before.shape, before.color
-    if len(log) < k:
-        raise ValueError(f"could only replace {len(log)} of {k} objects without hiding others")
-    return log
+                return _entry("replace", o.id, before, o)
+        o.shape, o.color = before.shape, before.color
+        return None
+
+    return _change_some(new, rng, k, change, "replace", " without hiding others")
 
 
 def _attribute(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
-    log = []
-    for idx in rng.permutation(len(new.objects)).tolist():
-        if len(log) == k:
-            break
-        o = new.objects[idx]
-        before = SceneObject(**vars(o))
+    def change(o: SceneObject, before: SceneObject) -> dict[str, Any] | None:
         for attr in (EDIT_ATTRIBUTES[i] for i in rng.permutation(len(EDIT_ATTRIBUTES))):
             setattr(o, attr, _pick_other(rng, _ATTR_VALUES[attr], getattr(before, attr)))
             if attr not in ("size", "shape") or placement_ok(new, o):
-                log.append(_entry("attribute", o.id, before, o, attribute=attr))
-                break
+                return _entry("attribute", o.id, before, o, attribute=attr)
             setattr(o, attr, getattr(before, attr))
-    if len(log) < k:
-        raise ValueError(f"could only change an attribute of {len(log)} of {k} objects")
-    return log
+        return None
+
+    return _change_some(new, rng, k, change, "change an attribute of")
 
 
 def _add(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
@@ -152,24 +166,18 @@ def _remove(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]
 
 
 def _move(new: Scene, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
-    log = []
-    for idx in rng.permutation(len(new.objects)).tolist():
-        if len(log) == k:
-            break
-        o = new.objects[idx]
-        before = SceneObject(**vars(o))
+    def change(o: SceneObject, before: SceneObject) -> dict[str, Any] | None:
         for _try in range(MAX_PLACE_TRIES):
             x, y = random_position(rng)
             if math.hypot(x - before.x, y - before.y) < MIN_MOVE_DISTANCE:
                 continue
             o.x, o.y = x, y
             if placement_ok(new, o):
-                log.append(_entry("move", o.id, before, o))
-                break
+                return _entry("move", o.id, before, o)
             o.x, o.y = before.x, before.y
-    if len(log) < k:
-        raise ValueError(f"could only move {len(log)} of {k} objects to free positions")
-    return log
+        return None
+
+    return _change_some(new, rng, k, change, "move", " to free positions")
 
 
 _EDITORS = {"replace": _replace, "attribute": _attribute, "add": _add, "remove": _remove,
