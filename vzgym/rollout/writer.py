@@ -194,11 +194,10 @@ class TrajectoryWriter:
         that call is buffered (what was buffered before stays and is written).
         """
         cleaned = [{k: _clean_value(v) for k, v in row.items()} for row in rows]
-        for row in cleaned:
-            try:
-                pa.Table.from_pylist([row], schema=TURN_SCHEMA)
-            except (pa.ArrowException, TypeError, ValueError) as exc:
-                raise ValueError(f"trajectory row does not fit TURN_SCHEMA: {exc}") from exc
+        try:  # one conversion checks the whole call
+            pa.Table.from_pylist(cleaned, schema=TURN_SCHEMA)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise ValueError(f"trajectory row does not fit TURN_SCHEMA: {exc}") from exc
         self._rows.extend(cleaned)
         if len(self._rows) >= self.shard_rows:
             self.flush()
