@@ -70,6 +70,26 @@ class EnvSpec:
                 f"{self.entry_point!r}: {exc}"
             ) from exc
 
+    def option_names(self) -> set[str] | None:
+        """The keyword arguments the env's constructor takes (None: it takes any).
+
+        ``**kwargs`` is followed up the class hierarchy (``SpyClevrEnv(**game)``
+        passes them on to ``SpyEnv``).
+        """
+        import inspect
+
+        entry = self.load()
+        names: set[str] = set()
+        for cls in inspect.getmro(entry) if inspect.isclass(entry) else [entry]:
+            if inspect.isclass(cls) and "__init__" not in vars(cls):
+                continue
+            params = inspect.signature(cls.__init__ if inspect.isclass(cls) else cls).parameters
+            variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+            names.update(k for k, p in params.items() if p.kind not in variadic)
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                return names - {"self"}
+        return None
+
     def make(self, **kwargs: Any) -> Any:
         """Build the env with the spec's default kwargs overridden by ``kwargs``."""
         return self.load()(**{**self.kwargs, **kwargs})

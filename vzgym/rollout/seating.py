@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,7 +51,7 @@ def build_policy_map(
             cache[spec] = make_policy(spec, env_id=env_id, **options)
         return spec, cache[spec]
 
-    params = inspect.signature(get_registry().spec(env_id).load()).parameters
+    params = get_registry().spec(env_id).option_names() or set()
     name, default_policy = build(policy)
     default = SeatPolicy(name, default_policy, trainable="*" not in frozen)
     by_role: dict[str, SeatPolicy] = {}

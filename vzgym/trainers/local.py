@@ -567,30 +567,18 @@ def _check_resumed_config(run_dir: Path, config: Any) -> None:
 
 def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
     """The env exists and takes ``env_kwargs`` (clear errors before any model is loaded)."""
-    import inspect
-
     from vzgym.registration import UnknownEnvError, get_registry
 
     try:
         spec = get_registry().spec(env_id)
     except UnknownEnvError as exc:
         raise ValueError(str(exc)) from None
-    entry = spec.load()
-    names: set[str] = set()
-    # follow **kwargs up the class hierarchy (SpyClevrEnv(**game) -> SpyEnv(...))
-    for cls in inspect.getmro(entry) if inspect.isclass(entry) else [entry]:
-        init = cls.__init__ if inspect.isclass(cls) else cls
-        if inspect.isclass(cls) and "__init__" not in vars(cls):
-            continue
-        params = inspect.signature(init).parameters
-        names.update(k for k, p in params.items() if p.kind is not p.VAR_KEYWORD)
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            break
-    else:
+    names = spec.option_names()
+    if names is None:
         return  # **kwargs all the way up: cannot tell
     unknown = sorted(set(env_kwargs) - names)
     if unknown:
-        known = sorted(names - {"self", "args"})
+        known = sorted(names)
         raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
 
 

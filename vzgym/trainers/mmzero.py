@@ -47,12 +47,10 @@ def current_model(run_dir: Path, iteration: int, role: str, base: str) -> str:
 
 def _accepted_options(env_id: str, options: dict[str, Any]) -> dict[str, Any]:
     """Keep the env options this role's env constructor accepts (one config, three envs)."""
-    import inspect
-
     from vzgym.registration import get_registry
 
-    params = inspect.signature(get_registry().spec(env_id).load()).parameters
-    return {k: v for k, v in options.items() if k in params}
+    names = get_registry().spec(env_id).option_names()
+    return dict(options) if names is None else {k: v for k, v in options.items() if k in names}
 
 
 def run_mm_zero(
