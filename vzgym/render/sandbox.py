@@ -261,6 +261,16 @@ class SVGRenderer:
             payloads.pop(i, None)
             remaining -= 1
 
+        def replace_worker(w: _Worker) -> None:
+            """Kill ``w``, requeue its jobs and start a fresh worker (kept warm)."""
+            queue.extendleft(reversed(w.jobs))
+            w.jobs.clear()
+            sel.unregister(w.out_fd)
+            self._discard(w)
+            if startup_error is None:
+                nw = self._spawn()
+                sel.register(nw.out_fd, selectors.EVENT_READ, nw)
+
         def fail_worker(w: _Worker, status: RenderStatus, message: str) -> None:
             """Kill ``w``; its current job gets ``status``, prefetched jobs are requeued."""
             if w not in self._workers:
@@ -269,13 +279,7 @@ class SVGRenderer:
                 head = w.jobs.popleft()
                 finish(head, RenderResult(status, None, message,
                                           seconds=time.monotonic() - w.dispatched))
-                queue.extendleft(reversed(w.jobs))
-                w.jobs.clear()
-            sel.unregister(w.out_fd)
-            self._discard(w)
-            if startup_error is None:  # replace it (and keep it warm for the next batch)
-                nw = self._spawn()
-                sel.register(nw.out_fd, selectors.EVENT_READ, nw)
+            replace_worker(w)
 
         def dispatch(w: _Worker) -> None:
             """Keep ``w`` busy: one running job plus one small prefetched one."""
@@ -329,12 +333,7 @@ class SVGRenderer:
             finish(i, RenderResult(status, payload or None, str(header.get("message", "")),
                                    width, height, now - w.dispatched))
             if header.get("recycle"):  # cairo state may be broken: replace the worker
-                queue.extendleft(reversed(w.jobs))
-                w.jobs.clear()
-                sel.unregister(w.out_fd)
-                self._discard(w)
-                nw = self._spawn()
-                sel.register(nw.out_fd, selectors.EVENT_READ, nw)
+                replace_worker(w)
                 return False
             if w.jobs:  # the prefetched job starts now
                 w.dispatched = now
