@@ -90,6 +90,14 @@ class EnvSpec:
                 return names - {"self"}
         return None
 
+    @property
+    def facts(self) -> Any:
+        """The game's declared :class:`~vzgym.core.facts.GameFacts` (read without building it)."""
+        from vzgym.core.facts import GameFacts
+
+        facts = getattr(self.load(), "facts", None)
+        return facts if isinstance(facts, GameFacts) else GameFacts()
+
     def make(self, **kwargs: Any) -> Any:
         """Build the env with the spec's default kwargs overridden by ``kwargs``."""
         return self.load()(**{**self.kwargs, **kwargs})

@@ -22,6 +22,8 @@ from typing import Any
 import gymnasium
 from gymnasium import spaces
 
+from vzgym.core.facts import GameFacts, Outcome
+
 AgentID = str
 
 #: Characters :meth:`FreeText.sample` draws from.
@@ -208,6 +210,9 @@ class MultiAgentEnv(gymnasium.Env):
     #: Maximum characters of one action; longer text is cut before parsing.
     max_action_chars: int = 200_000
 
+    #: What generic code may know about this game (stages, stats, plots ...).
+    facts: GameFacts = GameFacts()
+
     def __init__(self, render_mode: str | None = None):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
@@ -291,6 +296,14 @@ class MultiAgentEnv(gymnasium.Env):
         must start the identical episode; the default shares nothing.
         """
         return {}
+
+    def outcome(self) -> Outcome | None:
+        """How the finished episode came out (teams and scores); None while it runs.
+
+        The default declares no outcome: evaluation refuses such a game with a
+        clear error rather than guessing a winner.
+        """
+        return None
 
     def format_human_action(self, observation: Observation, text: str) -> str:
         """Turn what a person typed into a well-formed action (default: unchanged)."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from PIL import Image
 
+from vzgym.core.facts import GameFacts, Outcome, PlotPanel, Stage, StageSwitch, Stat
 from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult, text_message
 from vzgym.envs.spy import prompts
 from vzgym.envs.spy import rewards as spy_rewards
@@ -34,6 +35,32 @@ from vzgym.envs.spy.parsing import ParsedClue, ParsedVote, parse_clue, parse_vot
 from vzgym.envs.spy.rewards import DECISION_SCHEMES, count_votes
 
 SPY_VIEWS = ("edited", "blank", "identical")
+
+#: What generic code knows about every spy game (Vision-Zero): two stages trained
+#: in turn by Iterative-SPO (clue with role-conditioned RAE baselines, decision
+#: with group normalisation), switched on vote accuracy and the N/A rate.
+SPY_FACTS = GameFacts(
+    stages=(
+        Stage("clue", "rae", "players give clues about their image, round by round"),
+        Stage("decision", "group_norm", "voters name the spy (or N/A)"),
+    ),
+    stats=(
+        Stat("spy_found", "rate", "the votes singled out the spy", higher_is_better=None),
+        Stat("vote_accuracy", "rate", "share of votes that named the spy", True),
+        Stat("na_rate", "rate", "share of votes that abstained (N/A)", None),
+        Stat("invalid_vote_rate", "rate", "share of votes that could not be parsed", False),
+    ),
+    switch=StageSwitch(
+        accuracy="vote_accuracy", na_rate="na_rate", solve_stage="decision", harden_stage="clue"
+    ),
+    plots=(
+        PlotPanel(
+            "spy_game.png",
+            "Spy games",
+            ("game/spy_found", "game/vote_accuracy", "game/na_rate", "game/invalid_vote_rate"),
+        ),
+    ),
+)
 DECISION_MODES = ("civilians", "observer")
 
 
@@ -86,6 +113,8 @@ class SpyEnv(MultiAgentEnv):
 
     metadata = {"render_modes": ["ansi"], "name": "spy"}
 
+    facts = SPY_FACTS
+
     def __init__(
         self,
         *,
@@ -137,6 +166,7 @@ class SpyEnv(MultiAgentEnv):
         self.judges = [f"judge_{i}" for i in range(1, self.observer_samples + 1)]
         self.possible_agents = self.players + self.judges
         self._pair: PairSample | None = None
+        self._last_game: dict[str, Any] | None = None
         self.spy_seat = 0
         self.phase = Phase.DONE
 
@@ -163,6 +193,7 @@ class SpyEnv(MultiAgentEnv):
         self._turns: list[_Turn] = []
         self._votes: dict[AgentID, ParsedVote] = {}
         self._raw_votes: dict[AgentID, str] = {}
+        self._last_game = None
         obs = {self._agent(1): self._clue_observation(1)}
         infos = {a: self._base_info(a) for a in self.agents}
         return obs, infos
@@ -324,6 +355,7 @@ class SpyEnv(MultiAgentEnv):
         for agent, text in actions.items():
             self._votes[agent] = parse_vote(text, self.num_players)
         summary = self._score()
+        self._last_game = summary["game"]
         self.phase = Phase.DONE
         agents = list(self.agents)
         rewards = {a: summary["rewards"][a] for a in agents}
@@ -389,6 +421,22 @@ class SpyEnv(MultiAgentEnv):
             "reward_decision": reward_decision,
             "game": game,
         }
+
+    def outcome(self) -> Outcome | None:
+        """Spy vs civilians: the civilians win when the votes single out the spy.
+
+        Judges (``decision="observer"``) only vote, so they are on no team.
+        """
+        if self.phase is not Phase.DONE or self._last_game is None:
+            return None
+        spy = self._agent(self.spy_seat)
+        civilians = [self._agent(s) for s in range(1, self.num_players + 1) if s != self.spy_seat]
+        found = bool(self._last_game["spy_found"])
+        return Outcome(
+            teams={"spy": [spy], "civilians": civilians},
+            scores={"spy": 0.0 if found else 1.0, "civilians": 1.0 if found else 0.0},
+            roles={"spy": Role.SPY.value, "civilians": Role.CIVILIAN.value},
+        )
 
     def shared_reset_options(self) -> dict[str, Any]:
         """Share the image pair: a same-seed copy then skips making images."""
