@@ -128,14 +128,31 @@ def _textured_box(rng, image, min_region, max_region, avoid, candidates: int = 6
     return max(boxes, key=lambda b: float(gray[b[1] : b[3], b[0] : b[2]].std()))
 
 
+def _inpaint_into(out: np.ndarray, source: np.ndarray, mask: np.ndarray, box: Box) -> None:
+    """Fill ``mask``'s pixels of ``out`` by Telea inpainting ``source`` around ``box``.
+
+    Only a crop around ``box`` is inpainted (the cost grows with the crop and the
+    radius), and only masked pixels are written.
+    """
+    x0, y0, x1, y1 = box
+    radius = max(3, min(x1 - x0, y1 - y0) // 20)
+    m = 2 * radius + 2
+    h, w = mask.shape
+    cx0, cy0, cx1, cy1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+    crop = np.ascontiguousarray(source[cy0:cy1, cx0:cx1])
+    hole = np.ascontiguousarray(mask[cy0:cy1, cx0:cx1])
+    filled = cv2.inpaint(crop, hole, radius, cv2.INPAINT_TELEA)
+    region = out[cy0:cy1, cx0:cx1]
+    region[hole > 0] = filled[hole > 0]
+
+
 def inpaint(rng: np.random.Generator, image: np.ndarray, box: Box) -> tuple[np.ndarray, dict]:
     """Erase the ellipse filling ``box`` and fill it from its surroundings (Telea)."""
     x0, y0, x1, y1 = box
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[y0:y1, x0:x1] = _ellipse_mask(y1 - y0, x1 - x0)
-    radius = max(3, min(x1 - x0, y1 - y0) // 6)
-    out = cv2.inpaint(np.ascontiguousarray(image), mask, radius, cv2.INPAINT_TELEA)
-    out[mask == 0] = image[mask == 0]  # inpainting must not touch anything outside its mask
+    out = image.copy()
+    _inpaint_into(out, image, mask, box)
     return out, {"method": "telea"}
 
 
@@ -171,9 +188,7 @@ def shift(rng: np.random.Generator, image: np.ndarray, box: Box) -> tuple[np.nda
     mask[dst[1] : dst[3], dst[0] : dst[2]] = 0
     out = image.copy()
     if mask.any():
-        radius = max(3, min(box[2] - box[0], box[3] - box[1]) // 6)
-        filled = cv2.inpaint(np.ascontiguousarray(image), mask, radius, cv2.INPAINT_TELEA)
-        out[mask > 0] = filled[mask > 0]
+        _inpaint_into(out, image, mask, box)
     out[dst[1] : dst[3], dst[0] : dst[2]] = patch
     return out, {"from": list(src), "to": list(dst)}
 
