@@ -121,6 +121,20 @@ def test_images_are_resized_and_nested_folders_read(tmp_path):
     assert make(folder=tmp_path, resize=0).images.try_load(0).shape == (700, 1000, 3)
 
 
+def test_exif_orientation_and_transparency_are_honoured(tmp_path):
+    from vzgym_spy_edits.folder import load_image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.new("RGB", (60, 40), "red").save(tmp_path / "phone.jpg", exif=exif)
+    assert load_image(tmp_path / "phone.jpg", None).shape == (60, 40, 3)
+    clear = Image.new("RGBA", (30, 20), (0, 0, 0, 0))
+    clear.putpixel((0, 0), (255, 0, 0, 255))
+    clear.save(tmp_path / "logo.png")
+    pixels = load_image(tmp_path / "logo.png", None)
+    assert tuple(pixels[0, 0]) == (255, 0, 0) and tuple(pixels[10, 10]) == (255, 255, 255)
+
+
 def test_options_are_checked():
     assert make(edit_kinds="shape, mirror").edit_kinds == ("shape", "mirror")
     with pytest.raises(ValueError, match="edit_kinds"):

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from vzgym.envs.spy.pairs_env import IMAGE_EXTS
 
 from vzgym_spy_edits.edits import MIN_SIDE
@@ -53,8 +53,20 @@ def find_images(folder: str | Path) -> tuple[list[Path], int]:
     return images, ignored
 
 
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB pixels; transparent parts are laid over white (not the black under them)."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
 def load_image(path: Path, resize: int | None) -> np.ndarray:
     """Decode ``path`` as RGB, shrunk so its longer side is at most ``resize`` (None: as is).
+
+    A camera's EXIF orientation is applied (the picture stands as it was taken);
+    transparency is flattened onto white.
 
     Raises ``ValueError`` for a file that is corrupt, unreadable or too small.
     """
@@ -63,7 +75,7 @@ def load_image(path: Path, resize: int | None) -> np.ndarray:
             if resize and img.format == "JPEG":
                 img.draft("RGB", (resize, resize))  # let libjpeg decode at a reduced scale
             img.load()
-            rgb = img.convert("RGB")
+            rgb = _to_rgb(ImageOps.exif_transpose(img))
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from exc
     if resize and max(rgb.size) > resize:
