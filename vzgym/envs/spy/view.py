@@ -39,6 +39,12 @@ def _seat(agent: str) -> int | None:
     return int(num) if head == "player" and num.isdigit() else None
 
 
+def _votes_per_seat(counts: Any) -> str:
+    if not isinstance(counts, dict):
+        return "—"
+    return ", ".join(f"player {seat}: {n}" for seat, n in counts.items())
+
+
 def _describe(attrs: Any) -> str:
     if not isinstance(attrs, dict):
         return "—"
@@ -112,7 +118,7 @@ def spy_view(episode: Sequence[Mapping[str, Any]], ctx: ViewContext) -> ViewResu
         if game
         else "no result (unfinished)",
         f" · vote accuracy {fmt_num(game.get('vote_accuracy'))}" if game else "",
-        f" · votes per seat {game.get('votes_per_seat')}" if game else "",
+        f" · votes per seat: {_votes_per_seat(game.get('votes_per_seat'))}" if game else "",
         class_="summary",
     )
     final: dict[str, Mapping[str, Any]] = {}

@@ -164,8 +164,13 @@
     const turns = [];
     for (const e of grp.ep) for (const i of D.episodes[e].t) if (r.hit[i]) turns.push(i);
     const key = (v) => (v === null ? -Infinity : v);
+    // phases the trainer scored this step come first; within a phase, best advantage first
+    const scored = new Set(turns.filter((i) => D.turns[i][T_ADV] !== null)
+      .map((i) => D.turns[i][T_PHASE]));
     turns.sort((a, b) => {
       const ta = D.turns[a], tb = D.turns[b];
+      const sa = scored.has(ta[T_PHASE]) ? 0 : 1, sb = scored.has(tb[T_PHASE]) ? 0 : 1;
+      if (sa !== sb) return sa - sb;
       if (ta[T_PHASE] !== tb[T_PHASE]) return ta[T_PHASE] < tb[T_PHASE] ? -1 : 1;
       return key(tb[T_ADV]) - key(ta[T_ADV]) || key(tb[T_REW]) - key(ta[T_REW]);
     });
