@@ -55,6 +55,7 @@ demo: venv
 	rm -rf runs/demo
 	$(VENV)/bin/vzgym train --env spy-clevr --run-dir runs/demo --set logging.progress=false
 	$(VENV)/bin/vzgym plot runs/demo
+	$(VENV)/bin/vzgym view runs/demo
 
 bench: venv
 	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do echo "== $$f"; $(PY) $$f || exit 1; done
