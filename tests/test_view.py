@@ -388,3 +388,30 @@ def test_tag_escapes_text_and_attributes_but_not_markup():
         tag("div", onclick="x()")
     with pytest.raises(ValueError):
         tag("a b")
+
+
+def test_spy_view_draws_in_place_edit_boxes_on_both_images(tmp_path):
+    writer = TrajectoryWriter(tmp_path / "edits")
+    refs = []
+    for colour in ((200, 40, 40), (40, 200, 40)):
+        _, r = writer.prompt_json([{"role": "user", "content": [
+            {"type": "image", "image": Image.new("RGB", (100, 50), colour)}]}])  # fmt: skip
+        refs += r
+    change = {"kind": "recolor", "box": [10, 5, 30, 25], "changed_pixels": 50}
+    game = {"spy_seat": 2, "votes_per_seat": {"1": 0, "2": 1}, "spy_found": True,
+            "changes": [change]}  # fmt: skip
+    info = json.dumps({"game": game})
+    writer.add([
+        _row(turn=0, agent="player_1", role="civilian", images=[refs[0]], info=info),
+        _row(turn=1, agent="player_2", role="spy", images=[refs[1]], info=info),
+    ])  # fmt: skip
+    writer.close()
+    build_report(tmp_path / "edits")
+    html = json.loads(
+        re.search(
+            r'id="vz-data">(.*?)</script>', (tmp_path / "edits" / "view.html").read_text()
+        ).group(1)
+    )["episodes"][0]["html"]
+    assert html.count('class="box box-red"') == 2
+    assert "left:10.00%;top:10.00%;width:20.00%;height:40.00%" in html
+    assert "recolor: changed_pixels=50" in html

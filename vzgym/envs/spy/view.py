@@ -55,20 +55,30 @@ def _change_line(change: Mapping[str, Any]) -> str:
     kind = change.get("kind", "?")
     if "error" in change and "kind" not in change:
         return str(change["error"])
-    text = f"#{change.get('id', '?')} {kind}: {_describe(change.get('before'))}"
+    if "before" not in change and "after" not in change:  # e.g. photo edits: kind + details
+        extra = ", ".join(f"{k}={v}" for k, v in change.items() if k not in ("kind", "box", "id"))
+        return f"{_label(change)}: {extra}" if extra else _label(change)
+    text = f"{_label(change)}: {_describe(change.get('before'))}"
     text += f" → {_describe(change.get('after'))}"
     if kind == "attribute" and change.get("attribute"):
         text += f" ({change['attribute']})"
     return text
 
 
+def _label(change: Mapping[str, Any]) -> str:
+    kind = str(change.get("kind", "?"))
+    return f"#{change['id']} {kind}" if "id" in change else kind
+
+
 def _boxes(changes: Sequence[Any], side: str) -> list[Box]:
+    """Boxes of one image: ``side`` (``box_before`` / ``box_after``), else an in-place ``box``."""
     out = []
     for change in changes:
-        box = change.get(side) if isinstance(change, dict) else None
+        if not isinstance(change, dict):
+            continue
+        box = change.get(side) if side in change else change.get("box")
         if isinstance(box, (list, tuple)) and len(box) == 4:
-            label = f"#{change.get('id', '?')} {change.get('kind', '')}".strip()
-            out.append(Box(*(float(v) for v in box), label=label, color="red"))
+            out.append(Box(*(float(v) for v in box), label=_label(change), color="red"))
     return out
 
 
