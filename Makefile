@@ -23,11 +23,12 @@ $(STAMP): | $(PY)
 
 venv: $(STAMP)
 
-# System packages the tests use: tmux (drives `vzgym play` like a person), cairo (cairosvg).
+# System packages the tests use: tmux (drives `vzgym play` like a person), cairo (cairosvg),
+# chromium (the `vzgym view` report is tested in a real browser through Playwright).
 sysdeps:
-	@if ! command -v tmux >/dev/null || ! ldconfig -p | grep -q libcairo.so.2; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux libcairo2 >/dev/null; \
-	  else echo "please install: tmux libcairo2 (Debian/Ubuntu: sudo apt-get install tmux libcairo2)"; fi; \
+	@if ! command -v tmux >/dev/null || ! ldconfig -p | grep -q libcairo.so.2 || [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux libcairo2 chromium >/dev/null; \
+	  else echo "please install: tmux libcairo2 chromium (Debian/Ubuntu: sudo apt-get install tmux libcairo2 chromium)"; fi; \
 	fi
 
 # vzgym and the tiny model must also work on transformers 5.15 (OpenRLHF 0.11.2's pin):
@@ -54,6 +55,7 @@ demo: venv
 	rm -rf runs/demo
 	$(VENV)/bin/vzgym train --env spy-clevr --run-dir runs/demo --set logging.progress=false
 	$(VENV)/bin/vzgym plot runs/demo
+	$(VENV)/bin/vzgym view runs/demo
 
 bench: venv
 	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -11,5 +11,7 @@ from vzgym.plugins.hookspecs import hookimpl
 def register_commands(cli: Any) -> None:
     """Attach commands that live outside :mod:`vzgym.cli`."""
     from vzgym.render.command import render_command
+    from vzgym.view.command import view_command
 
     cli.add_command(render_command)
+    cli.add_command(view_command)

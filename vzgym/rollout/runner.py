@@ -303,7 +303,7 @@ class RolloutRunner:
                     "reward": reward if ep.status == "ok" else 0.0,
                     "episode_reward": float(total),
                     "episode_status": ep.status,
-                    "info": _info_json(info),
+                    "info": _info_json(info, self.writer),
                 }
             )
         return rows
@@ -332,10 +332,11 @@ class RolloutRunner:
         summary.game_stats = {k: sum(v) / len(v) for k, v in sorted(stats.items())}
 
 
-def _info_json(info: dict[str, Any]) -> str:
+def _info_json(info: dict[str, Any], writer: TrajectoryWriter) -> str:
     import json
 
-    return json.dumps(to_jsonable(info), ensure_ascii=False)
+    # Images in infos (the SVG world's rendered PNG) are stored like prompt images.
+    return json.dumps(to_jsonable(info, image_ref=writer.image_ref), ensure_ascii=False)
 
 
 class _Progress:

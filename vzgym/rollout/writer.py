@@ -27,7 +27,7 @@ import json
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,29 +69,37 @@ TURN_SCHEMA = pa.schema(
 )
 
 
-def to_jsonable(value: Any, depth: int = 0) -> Any:
-    """Turn infos into JSON: images and other objects become short strings, NaN becomes None."""
+def to_jsonable(
+    value: Any, depth: int = 0, image_ref: Callable[[Any], str | None] | None = None
+) -> Any:
+    """Turn infos into JSON: other objects become short strings, NaN becomes None.
+
+    Images become ``"<image WxH>"``, or, given ``image_ref`` (a writer's
+    :meth:`TrajectoryWriter.image_ref`), ``{"$image": "images/<sha>.png"}`` with
+    the PNG stored beside the trajectories (``vzgym view`` shows it).
+    """
     if depth > 8:
         return repr(value)[:200]
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v, depth + 1) for k, v in value.items()}
+        return {str(k): to_jsonable(v, depth + 1, image_ref) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v, depth + 1) for v in value]
+        return [to_jsonable(v, depth + 1, image_ref) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         try:
-            return to_jsonable(value.item(), depth + 1)
+            return to_jsonable(value.item(), depth + 1, image_ref)
         except (TypeError, ValueError):
             pass
     if hasattr(value, "size") and hasattr(value, "mode"):
-        return f"<image {value.size[0]}x{value.size[1]}>"
+        ref = image_ref(value) if image_ref is not None else None
+        return {"$image": ref} if ref else f"<image {value.size[0]}x{value.size[1]}>"
     if hasattr(value, "to_clevr_json"):
         return value.to_clevr_json()
     if hasattr(value, "to_dict"):
-        return to_jsonable(value.to_dict(), depth + 1)
+        return to_jsonable(value.to_dict(), depth + 1, image_ref)
     return repr(value)[:500]
 
 

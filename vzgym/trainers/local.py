@@ -308,6 +308,18 @@ class LocalGRPOTrainer:
         for sample, value in zip(samples, adv):
             sample.advantage = float(value)
 
+    def _record_advantages(self, step: int, samples: list[TrainSample]) -> None:
+        """Write ``advantages.json`` beside the step's trajectories (``vzgym view`` shows them)."""
+        rows = [
+            [s.episode_id, s.meta.get("turn"), s.meta.get("agent"), s.advantage] for s in samples
+        ]
+        path = self._rollout_dir(step) / "advantages.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(
+            json.dumps({"columns": ["episode_id", "turn", "agent", "advantage"], "rows": rows})
+        )
+        tmp.replace(path)
+
     def _score(self, model: Any, batch: list[TrainSample], grad: bool) -> list[torch.Tensor]:
         policy = self.policy if model is self.model else _borrow(self.policy, model)
         return policy.completion_logprobs(
@@ -402,6 +414,7 @@ class LocalGRPOTrainer:
         t1 = time.perf_counter()
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
         self._advantages(samples)
+        self._record_advantages(step, samples)
         update = self.update(samples)
         t2 = time.perf_counter()
         metrics: dict[str, Any] = {

@@ -94,6 +94,7 @@ def load_samples(
                 role=row["role"],
                 phase=row["phase"],
                 trainable=bool(row["trainable"]),
+                meta={"turn": int(row["turn"]), "agent": row["agent"]},
             )
         )
     return samples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vzgym.envs.clevr import EDIT_KINDS, make_pair
+from vzgym.envs.clevr import EDIT_KINDS, make_pair, object_bbox
 from vzgym.envs.spy.game import PairSample, SpyEnv
 
 
@@ -55,8 +55,20 @@ class SpyClevrEnv(SpyEnv):
         return PairSample(
             original=pair.original_image,
             modified=pair.modified_image,
-            changes=pair.changes,
+            changes=[_with_boxes(c, pair.original, pair.modified) for c in pair.changes],
             original_scene=pair.original,
             modified_scene=pair.modified,
             source="clevr",
         )
+
+
+def _with_boxes(change: dict[str, Any], original: Any, modified: Any) -> dict[str, Any]:
+    """A change-log entry plus the object's pixel box in each image (``None`` where absent).
+
+    ``box_before`` is in the civilians' image, ``box_after`` in the spy's edited
+    image, both ``[x0, y0, x1, y1]`` (``vzgym view`` draws them).
+    """
+    obj = change["id"]
+    before = list(object_bbox(original, obj)) if change.get("before") is not None else None
+    after = list(object_bbox(modified, obj)) if change.get("after") is not None else None
+    return {**change, "box_before": before, "box_after": after}

@@ -60,6 +60,7 @@ SPY_FACTS = GameFacts(
             ("game/spy_found", "game/vote_accuracy", "game/na_rate", "game/invalid_vote_rate"),
         ),
     ),
+    view="vzgym.envs.spy.view:spy_view",
 )
 DECISION_MODES = ("civilians", "observer")
 
