@@ -234,8 +234,10 @@ def test_shared_estimator_called_once_per_batch():
 
 
 def test_default_estimators():
-    assert default_estimators("spy-clevr") == {"clue": "rae", "decision": "group_norm"}
-    assert default_estimators("spy-pairs") == {"clue": "rae", "decision": "group_norm"}
+    # read from the games' declared stages (SPY_FACTS); "*" covers undeclared phases
+    spy = {"clue": "rae", "decision": "group_norm", "*": "group_norm"}
+    assert default_estimators("spy-clevr") == spy
+    assert default_estimators("spy-pairs") == spy
     assert default_estimators("svg-solve") == {"*": "group_norm"}
     assert default_estimators("toy-guess") == {"*": "group_norm"}
 

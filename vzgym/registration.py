@@ -228,6 +228,21 @@ def reset_registry() -> None:
     manager.reset_for_tests()
 
 
+def facts_of(env_id: str) -> Any:
+    """The :class:`~vzgym.core.facts.GameFacts` of ``env_id``, read without building the env.
+
+    An unknown id, or a game whose plugin cannot be imported, gives empty facts
+    (a single-stage game with no statistics): readers of old run dirs and
+    plots must not fail because a plugin is gone.
+    """
+    from vzgym.core.facts import GameFacts
+
+    try:
+        return get_registry().spec(env_id).facts
+    except (UnknownEnvError, RegistrationError):
+        return GameFacts()
+
+
 def make(env_id: str, **kwargs: Any) -> Any:
     """Create the env registered as ``env_id`` with constructor ``kwargs``.
 

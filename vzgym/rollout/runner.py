@@ -34,6 +34,7 @@ from typing import Any
 
 from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.envs.base import MultiAgentEnv, Observation
+from vzgym.registration import facts_of
 from vzgym.rollout.writer import TrajectoryWriter, to_jsonable
 
 
@@ -311,6 +312,7 @@ class RolloutRunner:
     def _aggregate(self, summary: RolloutSummary, episodes: list[_Episode]) -> None:
         by_role: dict[str, list[float]] = defaultdict(list)
         stats: dict[str, list[float]] = defaultdict(list)
+        games: list[dict[str, Any]] = []
         for ep in episodes:
             if ep.status != "ok":
                 continue
@@ -318,10 +320,8 @@ class RolloutRunner:
                 role = str(ep.infos.get(agent, {}).get("true_role", agent.rsplit("_", 1)[0]))
                 by_role[role].append(total)
             game = next((i["game"] for i in ep.infos.values() if "game" in i), None)
-            if game:
-                for key in ("spy_found", "vote_accuracy", "na_rate", "invalid_vote_rate"):
-                    if key in game:
-                        stats[key].append(float(game[key]))
+            if isinstance(game, dict):  # the game's declared per-episode statistics
+                games.append(game)
             batch = next((i["metrics"] for i in ep.infos.values() if "metrics" in i), None)
             if isinstance(batch, dict):  # games that report batch metrics (the SVG world)
                 for key, value in batch.items():
@@ -329,7 +329,9 @@ class RolloutRunner:
                         if math.isfinite(float(value)):
                             stats[key].append(float(value))
         summary.reward_by_role = {r: sum(v) / len(v) for r, v in sorted(by_role.items())}
-        summary.game_stats = {k: sum(v) / len(v) for k, v in sorted(stats.items())}
+        game_stats = {k: sum(v) / len(v) for k, v in stats.items()}
+        game_stats.update(facts_of(self.config.env_id).aggregate(games))
+        summary.game_stats = dict(sorted(game_stats.items()))
 
 
 def _info_json(info: dict[str, Any], writer: TrajectoryWriter) -> str:

@@ -400,14 +400,15 @@ def get_estimator(name: str, **options: Any) -> AdvantageEstimator:
 
 
 def default_estimators(env_id: str) -> dict[str, str]:
-    """Return the default phase → estimator-name mapping of an env.
+    """Return the default phase → estimator-name mapping the game ``env_id`` declares.
 
-    ``spy-*``: clue stage ``rae``, decision stage ``group_norm``; everything
-    else (``svg-*`` and plugin games): ``group_norm`` for every phase (``"*"``).
+    Read from its :meth:`GameFacts.advantages <vzgym.core.facts.GameFacts.advantages>`
+    (each declared stage's estimator, ``"*"`` for the rest); a game that declares
+    nothing (or an unknown id) gets ``group_norm`` for every phase.
     """
-    if env_id.startswith("spy-"):
-        return {"clue": "rae", "decision": "group_norm"}
-    return {"*": "group_norm"}
+    from vzgym.registration import facts_of
+
+    return facts_of(env_id).advantages()
 
 
 def build_estimators(
