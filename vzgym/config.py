@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import math
 import re
 import string
@@ -367,9 +366,9 @@ def _check_toml_value(key: str, value: Any) -> Any:
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{hint} Known: {', '.join(known)}."
+    from vzgym.core.registry import did_you_mean
+
+    return f"{did_you_mean(name, known)} Known: {', '.join(known)}."
 
 
 def _field_names(cls: type) -> list[str]:

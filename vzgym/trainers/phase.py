@@ -41,13 +41,14 @@ used for the log only.  States record their stage pair; a state without one
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
+
+from vzgym.core.registry import did_you_mean
 
 #: Slack for threshold comparisons: a bias-corrected EMA of a constant 1.0 is
 #: 0.9999999999999998, which must still reach a threshold of 1.0.
@@ -446,10 +447,8 @@ def _build(
     allowed = [p.name for p in params]
     for key in options:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"phase schedule {spec!r} has no option {key!r}.{hint} "
+                f"phase schedule {spec!r} has no option {key!r}.{did_you_mean(key, allowed, 1)} "
                 f"Options: {', '.join(allowed) or 'none'}."
             )
     return cls(*args, **options, stages=stages)
@@ -493,7 +492,6 @@ def make_phase_controller(
             raise ValueError(f"bad phase spec {spec!r}: use {' or '.join(map(repr, fixed))}")
         return _build(FixedPhase, (phase,), options, text, pair)
     candidates = ["adaptive", "fixed-cycle:10", *fixed]
-    close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(text, candidates, 1)
     known = ", ".join(["adaptive", "fixed-cycle:N", *fixed])
     raise ValueError(f"bad phase spec {spec!r}.{hint} Use one of: {known}.")
