@@ -185,7 +185,7 @@ def rollout_command(
     progress: bool,
 ) -> None:
     """Play many games at once with model policies and write trajectories to OUT."""
-    from vzgym.agents.base import SamplingParams
+    from vzgym.core.policy import SamplingParams
     from vzgym.registration import UnknownEnvError
     from vzgym.rollout import RolloutConfig, run_rollouts
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vzgym.agents.base import Policy
+from vzgym.core.policy import Policy
 from vzgym.core.registry import BUILTIN, Registry
 
 PolicyFactory = Callable[..., Policy]

@@ -32,8 +32,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import MultiAgentEnv, Observation
+from vzgym.core.credit import credit_reward, true_role
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
+from vzgym.envs.base import MultiAgentEnv
 from vzgym.registration import facts_of
 from vzgym.rollout.writer import TrajectoryWriter, to_jsonable
 
@@ -56,7 +58,7 @@ class PolicyMap:
 
     def for_observation(self, obs: Observation) -> SeatPolicy:
         """The seat policy for the agent of ``obs`` (by true role, else shown role)."""
-        role = obs.private.get("true_role") or obs.role
+        role = true_role(obs)
         return self.by_role.get(role, self.by_role.get(obs.role, self.default))
 
     def policies(self) -> list[SeatPolicy]:
@@ -273,8 +275,7 @@ class RolloutRunner:
             agent = turn["agent"]
             info = ep.infos.get(agent, {})
             total = ep.totals.get(agent, 0.0)
-            stage = info.get(f"reward_{obs.phase}")
-            reward = float(stage) if isinstance(stage, (int, float)) else float(total)
+            reward = credit_reward(obs.phase, info, total)
             prompt, images = self.writer.prompt_json(obs.messages)
             rows.append(
                 {
@@ -285,7 +286,7 @@ class RolloutRunner:
                     "copy": ep.copy,
                     "turn": turn["turn"],
                     "agent": agent,
-                    "role": str(info.get("true_role") or obs.private.get("true_role") or obs.role),
+                    "role": true_role(obs, info),
                     "shown_role": obs.role,
                     "phase": obs.phase,
                     "round": obs.round,

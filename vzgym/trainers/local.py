@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from vzgym.agents.base import SamplingParams
+from vzgym.core.policy import SamplingParams
 from vzgym.trainers.checkpoint import (
     latest_checkpoint,
     load_trainer_state,

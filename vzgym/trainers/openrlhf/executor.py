@@ -37,6 +37,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from vzgym.core.credit import credit_reward, true_role
 from vzgym.trainers.openrlhf.dataset import GameRow
 
 logger = logging.getLogger(__name__)
@@ -102,16 +103,6 @@ class GameRecord:
             if isinstance(info.get("game"), dict):
                 return info["game"]
         return {}
-
-
-def credit_reward(phase: str, info: dict[str, Any], total: float) -> float:
-    """A turn's reward as :class:`vzgym.rollout.runner.RolloutRunner` credits it.
-
-    ``info["reward_<phase>"]`` when the game reports per-stage rewards, else the
-    agent's total reward in the episode.
-    """
-    stage = info.get(f"reward_{phase}")
-    return float(stage) if isinstance(stage, (int, float)) else float(total)
 
 
 def score_of(reward: float) -> float:
@@ -395,7 +386,7 @@ class GameExecutor:
             copy=copy,
             step=step,
             agent=obs.agent,
-            role=str(obs.private.get("true_role") or obs.role),
+            role=true_role(obs),
             phase=obs.phase,
             round=int(obs.round),
             prompt_ids=list(prompt_ids),
