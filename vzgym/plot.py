@@ -65,7 +65,11 @@ def _stage_pair(facts: GameFacts, rows: list[dict[str, Any]]) -> tuple[str, str]
 
 
 def panels_for(facts: GameFacts, rows: list[dict[str, Any]]) -> list[PlotPanel]:
-    """The panels of a run: generic ones, the stage panel, the game's, then other ``game/*``."""
+    """The panels of a run: generic ones, the stage panel, the game's, then other ``game/*``.
+
+    Adds :data:`STAGE_KEY` (1.0 in the harden stage, 0.0 in the solve stage) to the
+    ``rows`` of a two-stage run, for the stage panel.
+    """
     panels = list(GENERIC_PANELS)
     pair = _stage_pair(facts, rows)
     if pair is not None:
