@@ -46,6 +46,7 @@ test-compat: venv $(COMPAT)/.done
 
 test: venv sysdeps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(MAKE) test-compat
 	$(PY) -m pytest -q
 
@@ -61,7 +62,7 @@ bench: venv
 	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: venv
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check vzgym tests
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check vzgym tests && $(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -234,8 +234,10 @@ def test_shared_estimator_called_once_per_batch():
 
 
 def test_default_estimators():
-    assert default_estimators("spy-clevr") == {"clue": "rae", "decision": "group_norm"}
-    assert default_estimators("spy-pairs") == {"clue": "rae", "decision": "group_norm"}
+    # read from the games' declared stages (SPY_FACTS); "*" covers undeclared phases
+    spy = {"clue": "rae", "decision": "group_norm", "*": "group_norm"}
+    assert default_estimators("spy-clevr") == spy
+    assert default_estimators("spy-pairs") == spy
     assert default_estimators("svg-solve") == {"*": "group_norm"}
     assert default_estimators("toy-guess") == {"*": "group_norm"}
 
@@ -323,20 +325,28 @@ def test_broken_plugin_does_not_break_builtins(plugins):
         assert isinstance(get_estimator("rae"), RAE)
 
 
-def test_plugin_can_replace_a_builtin_with_warning(plugins):
-    with pytest.warns(UserWarning, match="'rloo'.*replaced by plugin 'test-adv-override'"):
+def test_a_plugin_cannot_shadow_a_builtin_and_the_collision_is_recorded(plugins):
+    with pytest.warns(PluginWarning, match="'rloo' is already registered by vzgym itself"):
         plugins(_OverridePlugin(), "test-adv-override")
         est = get_estimator("rloo")
-    assert isinstance(est, _Const)
+    assert isinstance(est, RLOO)
+    assert any(
+        f.plugin == "test-adv-override" and "rloo" in f.error and f.stage == "register_advantages"
+        for f in failures()
+    )
 
 
-def test_builtin_training_is_a_default_plugin_and_loads_silently():
+def test_builtins_are_registered_once_and_load_silently():
+    from vzgym.core.registry import BUILTIN
+    from vzgym.trainers.advantages import estimator_owner
+
     pm = get_plugin_manager()
-    assert pm.has_plugin("vzgym.plugins.builtin_training")
+    assert not any("builtin_training" in name for name, _ in pm.list_name_plugin())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert isinstance(get_estimator("group_norm"), GroupNorm)
         assert "rae" in list_estimators()
+    assert {estimator_owner(n) for n in ("group_norm", "rae", "rloo")} == {BUILTIN}
 
 
 def test_build_estimators_shares_instances_per_name():

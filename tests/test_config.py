@@ -257,11 +257,9 @@ def test_to_dict_is_json_safe():
 
 
 def test_estimator_names_merge_env_defaults():
-    assert estimator_names("spy-clevr", {}) == {"clue": "rae", "decision": "group_norm"}
-    assert estimator_names("spy-clevr", {"clue": "rloo"}) == {
-        "clue": "rloo",
-        "decision": "group_norm",
-    }
+    spy = {"clue": "rae", "decision": "group_norm", "*": "group_norm"}  # declared by the game
+    assert estimator_names("spy-clevr", {}) == spy
+    assert estimator_names("spy-clevr", {"clue": "rloo"}) == {**spy, "clue": "rloo"}
     assert estimator_names("spy-clevr", {"*": "rloo"}) == {"*": "rloo"}
     assert estimator_names("svg-solve", {"solve": "rloo"}) == {"*": "group_norm", "solve": "rloo"}
 
@@ -284,7 +282,7 @@ def test_build_estimators_and_phase_schedule_from_config():
 
     c = load_config(None, ["trainer.advantage_options.rae.alpha=0.5"])
     ests = build_estimators(c)
-    assert set(ests) == {"clue", "decision"}
+    assert set(ests) == {"clue", "decision", "*"}
     assert isinstance(ests["clue"], RAE) and ests["clue"].alpha == 0.5
     assert isinstance(ests["decision"], GroupNorm)
     assert isinstance(build_estimators(load_config(None, ["env.id=svg-solve"]))["*"], GroupNorm)

@@ -1,5 +1,6 @@
 """Installs the example third-party plugin with pip for real, then uses it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,17 @@ def test_play_the_plugin_game(installed_example, tmp_path):
     )
     assert "Game over: rewards" in proc.stdout
     assert list(Path(tmp_path).glob("*.png"))
+
+
+def test_the_plugin_game_trains_and_plots_its_declared_stat(installed_example, tmp_path):
+    run = tmp_path / "run"
+    run_vzgym(
+        "train", "--env", "odd-one-out", "--steps", "1", "--run-dir", str(run),
+        "--set", "sampling.max_new_tokens=3", "--set", "trainer.games_per_step=2",
+        "--set", "trainer.group_size=2", "--set", "logging.progress=false",
+        timeout=600,
+    )  # fmt: skip
+    (row,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert 0.0 <= row["game/correct"] <= 1.0 and row["phase"] == "all"
+    plots = {Path(p).name for p in run_vzgym("plot", str(run)).stdout.split()}
+    assert "odd_one_out.png" in plots and "phase.png" not in plots

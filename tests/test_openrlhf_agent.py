@@ -562,3 +562,14 @@ def test_a_failed_game_is_dropped_and_replaced(engine):
     assert executor.stats["failed_games"] == 1 and executor.stats["games"] >= 3
     copies = {r["vzgym_turn"]["copy"] for r in results}
     assert len(copies) == 2  # two complete games, the failed copy left out
+
+
+def test_extra_logs_carry_the_stats_the_game_declares(played):
+    from vzgym.registration import facts_of
+
+    _, _, results = played
+    declared = {f"vzgym/{s.key}" for s in facts_of(ENV).stats}
+    assert declared  # the spy game declares its statistics
+    for r in results:
+        assert declared <= set(r["extra_logs"])
+        assert all(0.0 <= r["extra_logs"][k] <= 1.0 for k in declared)  # all are rates

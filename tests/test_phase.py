@@ -101,7 +101,7 @@ def test_no_switch_without_measurements_and_bad_values():
     pc = PhaseController(k_min=1, start="clue")
     assert pc.update(0) == "clue"
     assert pc.update(1, float("nan"), None) == "clue"
-    with pytest.raises(ValueError, match="vote_accuracy"):
+    with pytest.raises(ValueError, match="accuracy must be in"):
         pc.update(2, 1.5, 0.0)
     for bad in ({"rho": 1.0}, {"k_min": 0}, {"start": "vote"}, {"acc_to_clue": 2}):
         with pytest.raises(ValueError):
@@ -184,3 +184,44 @@ def test_adaptive_resume_switches_often():
     assert seq == [ref.update(s, a, n) for s, (a, n) in enumerate(pattern * 3)]
     with pytest.raises(ValueError):
         live.load_state_dict({"kind": "fixed", "phase": "clue"})
+
+
+def test_schedules_alternate_the_stages_a_game_declares():
+    stages = ("answer", "look")  # (solve, harden) of a plugin game
+    pc = make_phase_controller("adaptive", stages=stages, k_min=1)
+    assert pc.phase == "answer"
+    assert pc.update(0, 1.0, 0.0) == "look"
+    assert pc.switches[0]["from"] == "answer" and pc.switches[0]["to"] == "look"
+    assert pc.update(1, 0.0, 0.0) == "answer"
+    fc = make_phase_controller("fixed-cycle:1", stages=stages)
+    assert [fc.update(s) for s in range(3)] == ["look", "answer", "look"]
+    assert make_phase_controller("fixed:look", stages=stages).phase == "look"
+    with pytest.raises(ValueError, match="'fixed:answer' or 'fixed:look'"):
+        make_phase_controller("fixed:clue", stages=stages)
+    with pytest.raises(ValueError, match="stages"):
+        make_phase_controller("adaptive", stages=("look", "look"))
+
+
+def test_states_without_stages_still_load_and_other_games_states_are_refused():
+    # a state as written before stages were declared (spy runs): no "stages" key
+    old = {
+        "kind": "adaptive",
+        "options": {"k_min": 2},
+        "phase": "clue",
+        "steps_in_phase": 1,
+        "acc": {"raw": 0.05, "count": 1},
+        "na": {"raw": 0.0, "count": 1},
+        "switches": [{"step": 3, "from": "decision", "to": "clue", "acc_ema": 1.0, "na_ema": 0.0}],
+    }
+    pc = make_phase_controller("adaptive", stages=("decision", "clue"))
+    pc.load_state_dict(old)
+    assert (pc.phase, pc.k_min, pc.stages) == ("clue", 2, ("decision", "clue"))
+    fixed = make_phase_controller("fixed:clue")
+    fixed.load_state_dict({"kind": "fixed", "phase": "decision"})
+    assert fixed.phase == "decision"
+    cycle = make_phase_controller("fixed-cycle:2")
+    cycle.load_state_dict({"kind": "fixed-cycle", "n": 2, "start": "decision", "done": 3})
+    assert cycle.phase == "clue"
+    other = make_phase_controller("adaptive", stages=("answer", "look"))
+    with pytest.raises(ValueError, match="alternates"):
+        other.load_state_dict(pc.state_dict())

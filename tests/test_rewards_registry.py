@@ -7,7 +7,7 @@ import pytest
 from vzgym.envs.spy.rewards import clue_rewards, decision_reward
 from vzgym.plugins import hookimpl
 from vzgym.plugins.manager import PluginWarning, failures, get_plugin_manager
-from vzgym.rewards_registry import RewardOverrideWarning, get_reward_fn, list_rewards
+from vzgym.rewards_registry import get_reward_fn, list_rewards
 
 
 def harsh_decision(*, correct: bool, na: bool, valid: bool, scheme: str = "paper") -> float:
@@ -85,12 +85,15 @@ def test_plugin_swaps_a_reward_with_the_same_signature(plugins):
     assert ("spy", "decision", "test-rewards-harsh") in entries
 
 
-def test_last_plugin_wins_with_warning(plugins):
+def test_first_plugin_keeps_a_slot_and_the_collision_is_recorded(plugins):
     plugins(HarshPlugin(), "test-rewards-first")
     plugins(OtherPlugin(), "test-rewards-second")
-    with pytest.warns(RewardOverrideWarning, match="test-rewards-first.*test-rewards-second"):
+    with pytest.warns(PluginWarning, match="already registered by plugin 'test-rewards-first'"):
         fn = get_reward_fn("spy", "decision", decision_reward)
-    assert fn is other_decision
+    assert fn is harsh_decision
+    # recorded against the plugin that caused the collision, not the one that was first
+    assert ("test-rewards-second", "register_rewards") in {(f.plugin, f.stage) for f in failures()}
+    assert "test-rewards-first" not in {f.plugin for f in failures()}
     # the clue slot only the first plugin set
     assert get_reward_fn("spy", "clue", clue_rewards) is flat_clue
 

@@ -195,7 +195,8 @@ def test_cli_rollout(tmp_path, vzgym_cli):
         str(tmp_path),
         "--no-progress",
     ).stdout
-    assert "games 2, episodes 4" in out and "spy found rate" in out
+    assert "games 2, episodes 4" in out and "spy_found: " in out
+    assert "(the votes singled out the spy)" in out  # the declared stat, described
     assert len(read_trajectories(tmp_path)) == 4 * 11
 
 

@@ -185,7 +185,7 @@ def rollout_command(
     progress: bool,
 ) -> None:
     """Play many games at once with model policies and write trajectories to OUT."""
-    from vzgym.agents.base import SamplingParams
+    from vzgym.core.policy import SamplingParams
     from vzgym.registration import UnknownEnvError
     from vzgym.rollout import RolloutConfig, run_rollouts
 
@@ -211,15 +211,15 @@ def rollout_command(
         summary = run_rollouts(config, policies, out_dir, progress=progress)
     except (UnknownEnvError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
-    print_rollout_summary(summary, out_dir)
+    print_rollout_summary(summary, out_dir, env_id)
 
 
 def _failure_text(failures: dict[str, int]) -> str:
     return f" {failures}" if failures else ""
 
 
-def print_rollout_summary(summary: Any, out_dir: str | None) -> None:
-    """Print a rollout summary (counts, rewards per role, game stats, speeds)."""
+def print_rollout_summary(summary: Any, out_dir: str | None, env_id: str | None = None) -> None:
+    """Print a rollout summary (counts, rewards per role, the game's declared stats, speeds)."""
     click.echo(
         f"games {summary.games}, episodes {summary.episodes} "
         f"({summary.failed_episodes} failed{_failure_text(summary.failures)}), "
@@ -227,9 +227,14 @@ def print_rollout_summary(summary: Any, out_dir: str | None) -> None:
     )
     for role, value in summary.reward_by_role.items():
         click.echo(f"  mean reward {role}: {value:+.3f}")
-    stats = summary.game_stats
-    if "spy_found" in stats:
-        click.echo(f"  spy found rate: {stats['spy_found']:.2f}, N/A rate: {stats['na_rate']:.2f}")
+    if env_id is not None:
+        from vzgym.registration import facts_of
+
+        for stat in facts_of(env_id).stats:
+            value = summary.game_stats.get(stat.key)
+            if value is not None:
+                about = f"  ({stat.description})" if stat.description else ""
+                click.echo(f"  {stat.key}: {value:.2f}{about}")
     click.echo(
         f"  tokens: {summary.generated_tokens} in {summary.model_seconds:.1f}s of model time "
         f"({summary.tokens_per_second:.1f} tok/s); wall {summary.wall_seconds:.1f}s; "
@@ -299,7 +304,7 @@ def _claim_dir(path: Path) -> Path:
 @click.option("--steps", type=int, default=None, help="Training steps.")
 @click.option("--trainer", "backend", type=click.Choice(["local", "openrlhf"]), default=None)
 @click.option(
-    "--phase", default=None, help="adaptive | fixed-cycle:N | fixed:clue | fixed:decision"
+    "--phase", default=None, help="adaptive | fixed-cycle:N | fixed:STAGE (e.g. fixed:clue)"
 )
 @click.option("--run-dir", default=None, type=click.Path(file_okay=False))
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir (or the newest).")
@@ -412,7 +417,7 @@ def mm_zero_command(
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False))
 def plot_command(run_dir: str, out_dir: str | None) -> None:
-    """Write PNG plots of a training run (rewards, spy-found rate, phase, SVG metrics)."""
+    """Write PNG plots of a training run (rewards, stage, loss and the game's own panels)."""
     from vzgym.plot import plot_run
 
     try:

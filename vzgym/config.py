@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import math
 import re
 import string
@@ -180,8 +179,8 @@ class TrainerConfig:
         advantages: phase → estimator name (``"*"`` = every other phase);
             merged over the env defaults, see :func:`estimator_names`.
         advantage_options: estimator name → its options (``{rae = {alpha = 0.9}}``).
-        phase: spy phase schedule: ``"adaptive"``, ``"fixed-cycle:N"``,
-            ``"fixed:clue"`` or ``"fixed:decision"``.
+        phase: stage schedule of a game that declares two stages: ``"adaptive"``,
+            ``"fixed-cycle:N"`` or ``"fixed:<stage>"`` (``"fixed:clue"``).
         phase_options: options of the phase schedule (``{k_min = 3}``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
         lr_schedule: ``"constant"``, ``"linear"`` (decay to 0) or ``"cosine"`` (to 0)
@@ -367,9 +366,9 @@ def _check_toml_value(key: str, value: Any) -> Any:
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{hint} Known: {', '.join(known)}."
+    from vzgym.core.registry import did_you_mean
+
+    return f"{did_you_mean(name, known)} Known: {', '.join(known)}."
 
 
 def _field_names(cls: type) -> list[str]:
@@ -612,10 +611,11 @@ def validate(config: RunConfig) -> RunConfig:
         f"trainer.device must be auto, cpu, mps, cuda or cuda:N, got {tr.device!r}",
     )
     _validate_advantages(config)
-    from vzgym.trainers.phase import make_phase_controller
+    from vzgym.registration import facts_of
+    from vzgym.trainers.phase import make_phase_controller, stage_pair
 
     try:
-        make_phase_controller(tr.phase, **tr.phase_options)
+        make_phase_controller(tr.phase, stages=stage_pair(facts_of(env.id)), **tr.phase_options)
     except ValueError as exc:
         raise ConfigError(f"trainer.phase / trainer.phase_options: {exc}") from exc
 
@@ -686,10 +686,17 @@ def build_estimators(config: RunConfig) -> dict[str, Any]:
 
 
 def build_phase_schedule(config: RunConfig) -> Any:
-    """Return the run's :class:`~vzgym.trainers.phase.PhaseSchedule` (``trainer.phase``)."""
-    from vzgym.trainers.phase import make_phase_controller
+    """Return the run's :class:`~vzgym.trainers.phase.PhaseSchedule` (``trainer.phase``).
 
-    return make_phase_controller(config.trainer.phase, **config.trainer.phase_options)
+    It alternates the stages the game declares (:func:`~vzgym.trainers.phase.stage_pair`).
+    """
+    from vzgym.registration import facts_of
+    from vzgym.trainers.phase import make_phase_controller, stage_pair
+
+    stages = stage_pair(facts_of(config.env.id))
+    return make_phase_controller(
+        config.trainer.phase, stages=stages, **config.trainer.phase_options
+    )
 
 
 def format_run_dir(config: RunConfig, now: _dt.datetime | None = None) -> str:

@@ -7,12 +7,13 @@ Every env registered through the ``register_envs`` hook gets a vzgym id
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from vzgym.core.registry import Registry, RegistryCollision, did_you_mean
 
 ENV_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 GYM_NAMESPACE = "vzgym"
@@ -111,10 +112,14 @@ class EnvSpec:
 
 
 class EnvRegistry:
-    """A mapping of env id → :class:`EnvSpec`, filled by the ``register_envs`` hook."""
+    """A mapping of env id → :class:`EnvSpec`, filled by the ``register_envs`` hook.
+
+    Storage, owners and "did you mean" come from :class:`vzgym.core.registry.Registry`
+    (a taken id is never replaced: the later registration is refused).
+    """
 
     def __init__(self) -> None:
-        self._specs: dict[str, EnvSpec] = {}
+        self._registry: Registry[EnvSpec] = Registry("env")
 
     def register(
         self,
@@ -124,9 +129,13 @@ class EnvRegistry:
         description: str = "",
         plugin: str = "",
         scripted_policy: str | None = None,
+        builtin: bool = False,
         **kwargs: Any,
     ) -> EnvSpec:
-        """Add an env; raises :class:`RegistrationError` for bad or duplicate ids."""
+        """Add an env; raises :class:`RegistrationError` for bad or duplicate ids.
+
+        ``builtin`` marks vzgym's own games (registered first by the built-in plugin).
+        """
         if not isinstance(env_id, str) or not ENV_ID_PATTERN.match(env_id):
             raise RegistrationError(
                 f"invalid env id {env_id!r}: use lowercase words joined by '-', e.g. 'spy-clevr'"
@@ -138,24 +147,28 @@ class EnvRegistry:
             )
         if not isinstance(entry_point, str) and not callable(entry_point):
             raise RegistrationError(f"env {env_id!r}: entry point must be a string or callable")
-        if env_id in self._specs:
-            other = self._specs[env_id].plugin
-            raise RegistrationError(f"env {env_id!r} is already registered by plugin {other!r}")
         spec = EnvSpec(
             env_id, entry_point, description.strip(), dict(kwargs), plugin, scripted_policy
         )
-        self._specs[env_id] = spec
+        try:
+            self._registry.add(env_id, spec, plugin, builtin=builtin)
+        except RegistryCollision:
+            taken = self._registry.entry(env_id)
+            kind = " (built-in)" if taken.builtin else ""
+            raise RegistrationError(
+                f"env {env_id!r} is already registered by plugin {taken.owner!r}{kind}; "
+                f"plugin {plugin!r} cannot replace it"
+            ) from None
         _mirror_to_gymnasium(spec)
         return spec
 
     def spec(self, env_id: str) -> EnvSpec:
         """Return the spec of ``env_id`` (also accepts ``"vzgym/<id>-v0"``)."""
         key = _normalise(env_id)
-        if key in self._specs:
-            return self._specs[key]
-        close = difflib.get_close_matches(key, list(self._specs), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        known = ", ".join(sorted(self._specs)) or "none"
+        if key in self._registry:
+            return self._registry.get(key)
+        hint = did_you_mean(key, self._registry.names())
+        known = ", ".join(self._registry.names()) or "none"
         raise UnknownEnvError(f"No env registered as {env_id!r}.{hint} Known envs: {known}.")
 
     def make(self, env_id: str, **kwargs: Any) -> Any:
@@ -164,16 +177,16 @@ class EnvRegistry:
 
     def ids(self) -> list[str]:
         """Return all registered ids, sorted."""
-        return sorted(self._specs)
+        return self._registry.names()
 
     def __contains__(self, env_id: object) -> bool:
-        return isinstance(env_id, str) and _normalise(env_id) in self._specs
+        return isinstance(env_id, str) and _normalise(env_id) in self._registry
 
     def __iter__(self) -> Iterator[EnvSpec]:
-        return iter(self._specs[k] for k in self.ids())
+        return iter(self._registry.get(k) for k in self.ids())
 
     def __len__(self) -> int:
-        return len(self._specs)
+        return len(self._registry)
 
 
 def _normalise(env_id: str) -> str:
@@ -207,14 +220,13 @@ def get_registry() -> EnvRegistry:
     registry = EnvRegistry()
 
     def add(plugin: str, env_id: str, entry_point: Any, **kw: Any) -> Any:
-        try:
-            return registry.register(env_id, entry_point, plugin=plugin, **kw)
-        except RegistrationError as exc:  # this id only; the plugin's other envs go on
-            manager._record(plugin, "register_envs", exc)
-            return None
+        kw.pop("builtin", None)  # only vzgym's own plugins register built-ins
+        builtin = plugin in manager.DEFAULT_PLUGINS
+        return registry.register(env_id, entry_point, plugin=plugin, builtin=builtin, **kw)
 
-    # Built-ins register first, so a plugin can never take over (or knock out) a built-in id.
-    manager.run_register_hook("register_envs", add)
+    # Built-ins register first, so a plugin can never take over (or knock out) a built-in id;
+    # a refused id is recorded against its plugin, whose other envs still register.
+    manager.fill_registry("register_envs", add)
     _registry = registry
     return registry
 
@@ -226,6 +238,21 @@ def reset_registry() -> None:
 
     _registry = None
     manager.reset_for_tests()
+
+
+def facts_of(env_id: str) -> Any:
+    """The :class:`~vzgym.core.facts.GameFacts` of ``env_id``, read without building the env.
+
+    An unknown id, or a game whose plugin cannot be imported, gives empty facts
+    (a single-stage game with no statistics): readers of old run dirs and
+    plots must not fail because a plugin is gone.
+    """
+    from vzgym.core.facts import GameFacts
+
+    try:
+        return get_registry().spec(env_id).facts
+    except (UnknownEnvError, RegistrationError):
+        return GameFacts()
 
 
 def make(env_id: str, **kwargs: Any) -> Any:

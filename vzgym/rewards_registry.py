@@ -27,33 +27,29 @@ reward's slot in that game.  Slots the built-in games look up:
 replaces** (same parameters, keyword-only where the default's are, same
 return type): the game calls it exactly as it would call the default.
 
-When several plugins register the same ``(env_family, name)``, the one loaded
-last wins (built-in plugins load first, then entry points in discovery order;
-a ``@hookimpl(tryfirst=True)`` counts as loaded last) and a
-:class:`RewardOverrideWarning` names both.  A plugin whose
-hook raises is recorded like any plugin failure (``vzgym plugins``) and the
-other plugins' rewards still load.
+When several plugins register the same ``(env_family, name)``, the first one
+loaded keeps it (built-in plugins load first, then entry points in discovery
+order) and the later registration is refused and recorded as a failure of the
+plugin that made it (``vzgym plugins``), like every registry
+(:class:`vzgym.core.registry.Registry`).  A plugin whose hook raises is recorded
+the same way and the other plugins' rewards still load.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from vzgym.core.registry import Registry
+
 __all__ = [
-    "RewardOverrideWarning",
     "RegisteredReward",
     "get_reward_fn",
     "list_rewards",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class RewardOverrideWarning(UserWarning):
-    """Two plugins registered a reward for the same ``(env_family, name)``."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,15 @@ class RegisteredReward:
     plugin: str
 
 
-_registry: dict[tuple[str, str], RegisteredReward] | None = None
+_registry: Registry[RegisteredReward] | None = None
 _registry_key: tuple[Any, ...] | None = None
 
 
-def _load() -> dict[tuple[str, str], RegisteredReward]:
+def _slot(env_family: str, name: str) -> str:
+    return f"{env_family}/{name}"
+
+
+def _load() -> Registry[RegisteredReward]:
     """Call every plugin's ``register_rewards`` (cached until the plugin set changes)."""
     global _registry, _registry_key
     from vzgym.plugins import manager
@@ -78,38 +78,25 @@ def _load() -> dict[tuple[str, str], RegisteredReward]:
     key = manager.hook_key("register_rewards")
     if _registry is not None and key == _registry_key:
         return _registry
-    registry: dict[tuple[str, str], RegisteredReward] = {}
+    registry: Registry[RegisteredReward] = Registry("reward")
 
     def add(plugin: str, env_family: str, name: str, fn: Callable[..., Any]) -> None:
-        _add(registry, env_family, name, fn, plugin)
+        for label, value in (("env_family", env_family), ("name", name)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(
+                    f"register_rewards: {label} must be a non-empty string, got {value!r}"
+                )
+        if not callable(fn):
+            raise TypeError(f"register_rewards: reward {env_family}/{name} must be callable")
+        slot = _slot(env_family, name)
+        taken = registry.entry(slot).value if slot in registry else None
+        if taken is not None and taken.fn is fn:
+            return  # the same function again: one entry
+        registry.add(slot, RegisteredReward(env_family, name, fn, plugin), plugin)
 
-    manager.run_register_hook("register_rewards", add)  # load order: last wins
+    manager.fill_registry("register_rewards", add)  # load order: the first keeps a slot
     _registry, _registry_key = registry, key
     return registry
-
-
-def _add(
-    registry: dict[tuple[str, str], RegisteredReward],
-    env_family: str,
-    name: str,
-    fn: Callable[..., Any],
-    plugin: str,
-) -> None:
-    for label, value in (("env_family", env_family), ("name", name)):
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"register_rewards: {label} must be a non-empty string, got {value!r}")
-    if not callable(fn):
-        raise TypeError(f"register_rewards: reward {env_family}/{name} must be callable")
-    key = (env_family, name)
-    previous = registry.get(key)
-    if previous is not None and previous.fn is not fn:
-        warnings.warn(
-            f"reward {env_family}/{name} from plugin {previous.plugin!r} is replaced by "
-            f"plugin {plugin!r} (the last plugin loaded wins)",
-            RewardOverrideWarning,
-            stacklevel=3,
-        )
-    registry[key] = RegisteredReward(env_family, name, fn, plugin)
 
 
 def get_reward_fn(env_family: str, name: str, default: F) -> F:
@@ -118,10 +105,12 @@ def get_reward_fn(env_family: str, name: str, default: F) -> F:
     The returned function is called exactly like ``default``, so a plugin's
     function must have the same signature (see the module docstring).
     """
-    entry = _load().get((env_family, name))
-    return entry.fn if entry is not None else default  # type: ignore[return-value]
+    registry = _load()
+    slot = _slot(env_family, name)
+    return registry.get(slot).fn if slot in registry else default  # type: ignore[return-value]
 
 
 def list_rewards() -> list[RegisteredReward]:
     """Return every plugin-registered reward, sorted by ``(env_family, name)``."""
-    return [entry for _, entry in sorted(_load().items())]
+    entries = [e.value for e in _load().entries()]
+    return sorted(entries, key=lambda e: (e.env_family, e.name))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vzgym.envs.base import Observation, part_kind
+from vzgym.core.observation import Observation, part_kind
 
 #: Qwen2.5-VL's special tokens, in Qwen's id order (``<|endoftext|>`` first).
 #: The two ``tool_call`` tags are ordinary (non-special) added tokens in Qwen.

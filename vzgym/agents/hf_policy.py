@@ -48,9 +48,9 @@ from typing import Any
 
 import torch
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.agents.chat import render_prompt
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 
 class ImagePlaceholderMismatch(ValueError):

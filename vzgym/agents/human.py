@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import Observation, part_kind
+from vzgym.core.observation import Observation, part_kind
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 HELP = """Type your answer and press Enter.
   :help    this help

@@ -56,9 +56,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.agents.chat import QWEN_SPECIAL_TOKENS, neutralize
-from vzgym.envs.base import Observation, part_kind
+from vzgym.core.observation import Observation, part_kind
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 logger = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 #: Request fields this server knows (others are rejected with HTTP 400).
 _OPENAI_FIELDS = {

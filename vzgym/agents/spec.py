@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
-from vzgym.agents.base import Policy
+from vzgym.core.policy import Policy
+from vzgym.core.registry import BUILTIN, Registry
 
 PolicyFactory = Callable[..., Policy]
 
@@ -74,27 +74,48 @@ BUILTIN_POLICIES: dict[str, PolicyFactory] = {
 }
 
 
+_registry: Registry[PolicyFactory] | None = None
+_registry_key: tuple[Any, ...] | None = None
+
+
+def policy_registry() -> Registry[PolicyFactory]:
+    """Built-in prefixes first (never shadowed), then plugins' ``register_policies`` in order.
+
+    A plugin registering a taken prefix is refused and recorded against it
+    (``vzgym plugins``); cached until the plugin set changes.
+    """
+    global _registry, _registry_key
+    from vzgym.plugins import manager
+
+    key = manager.hook_key("register_policies")
+    if _registry is not None and key == _registry_key:
+        return _registry
+    registry: Registry[PolicyFactory] = Registry("policy")
+    for prefix, factory in BUILTIN_POLICIES.items():
+        registry.add(prefix, factory, BUILTIN, builtin=True)
+
+    def add(plugin: str, prefix: str, factory: PolicyFactory) -> None:
+        if not callable(factory):
+            raise TypeError(f"policy {prefix!r}: factory must be callable")
+        registry.add(prefix, factory, plugin)
+
+    manager.fill_registry("register_policies", add)
+    _registry, _registry_key = registry, key
+    return registry
+
+
 def policy_factories() -> dict[str, PolicyFactory]:
     """Return all policy prefixes: built-ins plus those registered by plugins."""
-    from vzgym.plugins.manager import call_hook
-
-    factories = dict(BUILTIN_POLICIES)
-
-    def register(prefix: str, factory: PolicyFactory) -> None:
-        factories[prefix] = factory
-
-    call_hook("register_policies", register=register)
-    return factories
+    return {e.name: e.value for e in policy_registry().entries()}
 
 
 def make_policy(spec: str, *, env_id: str | None = None, **options: Any) -> Policy:
     """Build the policy named by ``spec`` (``"hf:/models/qwen"``, ``"tiny"``, ...)."""
     prefix, _, rest = spec.partition(":")
-    factories = policy_factories()
-    if prefix not in factories:
-        close = difflib.get_close_matches(prefix, list(factories), n=2)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown policy {spec!r}.{hint} Known: {', '.join(sorted(factories))}")
+    registry = policy_registry()
+    if prefix not in registry:
+        raise ValueError(registry.unknown_message(prefix, shown=repr(spec)))
+    factory = registry.get(prefix)
     if prefix == "scripted":
-        return factories[prefix](rest, env_id=env_id, **options)
-    return factories[prefix](rest, **options)
+        return factory(rest, env_id=env_id, **options)
+    return factory(rest, **options)

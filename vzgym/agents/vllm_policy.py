@@ -55,9 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.agents.chat import render_prompt
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 #: vLLM caps ``bad_words`` (``VLLM_MAX_NUM_BAD_WORDS``, default 128).
 MAX_BAD_WORDS = 128

@@ -14,13 +14,13 @@ def register_envs(register: Any) -> None:
         "spy-clevr",
         "vzgym.envs.spy.clevr_env:SpyClevrEnv",
         description="Who-Is-the-Spy over procedural CLEVR-like image pairs (Vision-Zero).",
-        scripted_policy="vzgym.agents.scripted:ScriptedSpyPolicy",
+        scripted_policy="vzgym.envs.spy.bots:ScriptedSpyPolicy",
     )
     register(
         "spy-pairs",
         "vzgym.envs.spy.pairs_env:SpyPairsEnv",
         description="Who-Is-the-Spy over image pairs from a folder (Vision-Zero dataset layout).",
-        scripted_policy="vzgym.agents.scripted:ScriptedSpyPolicy",
+        scripted_policy="vzgym.envs.spy.bots:ScriptedSpyPolicy",
     )
     svg_bots = "vzgym.agents.scripted_svg:ScriptedSVGPolicy"
     register(

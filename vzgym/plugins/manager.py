@@ -29,7 +29,6 @@ ENV_VAR = "VZGYM_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "vzgym.plugins.builtin_envs",
     "vzgym.plugins.builtin_commands",
-    "vzgym.plugins.builtin_training",
 )
 
 
@@ -139,6 +138,26 @@ def run_register_hook(name: str, add: Callable[..., Any]) -> None:
             impl.function(register=register)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
             _record(plugin, name, exc)
+
+
+def fill_registry(name: str, add: Callable[..., Any]) -> None:
+    """Run hook ``name`` (:func:`run_register_hook`) with every registration guarded.
+
+    ``add(plugin, *args, **kwargs)`` stores one registration (usually into a
+    :class:`vzgym.core.registry.Registry`); a registration it refuses
+    (``ValueError``/``TypeError``: a bad name, a collision with a built-in or an
+    earlier plugin) is recorded against *that* plugin and its other
+    registrations go on.
+    """
+
+    def guarded(plugin: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return add(plugin, *args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            _record(plugin, name, exc)
+            return None
+
+    run_register_hook(name, guarded)
 
 
 def call_hook(name: str, **kwargs: Any) -> list[Any]:

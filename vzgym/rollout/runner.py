@@ -32,8 +32,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import MultiAgentEnv, Observation
+from vzgym.core.credit import credit_reward, true_role
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
+from vzgym.envs.base import MultiAgentEnv
+from vzgym.registration import facts_of
 from vzgym.rollout.writer import TrajectoryWriter, to_jsonable
 
 
@@ -55,7 +58,7 @@ class PolicyMap:
 
     def for_observation(self, obs: Observation) -> SeatPolicy:
         """The seat policy for the agent of ``obs`` (by true role, else shown role)."""
-        role = obs.private.get("true_role") or obs.role
+        role = true_role(obs)
         return self.by_role.get(role, self.by_role.get(obs.role, self.default))
 
     def policies(self) -> list[SeatPolicy]:
@@ -272,8 +275,7 @@ class RolloutRunner:
             agent = turn["agent"]
             info = ep.infos.get(agent, {})
             total = ep.totals.get(agent, 0.0)
-            stage = info.get(f"reward_{obs.phase}")
-            reward = float(stage) if isinstance(stage, (int, float)) else float(total)
+            reward = credit_reward(obs.phase, info, total)
             prompt, images = self.writer.prompt_json(obs.messages)
             rows.append(
                 {
@@ -284,7 +286,7 @@ class RolloutRunner:
                     "copy": ep.copy,
                     "turn": turn["turn"],
                     "agent": agent,
-                    "role": str(info.get("true_role") or obs.private.get("true_role") or obs.role),
+                    "role": true_role(obs, info),
                     "shown_role": obs.role,
                     "phase": obs.phase,
                     "round": obs.round,
@@ -311,6 +313,7 @@ class RolloutRunner:
     def _aggregate(self, summary: RolloutSummary, episodes: list[_Episode]) -> None:
         by_role: dict[str, list[float]] = defaultdict(list)
         stats: dict[str, list[float]] = defaultdict(list)
+        games: list[dict[str, Any]] = []
         for ep in episodes:
             if ep.status != "ok":
                 continue
@@ -318,10 +321,8 @@ class RolloutRunner:
                 role = str(ep.infos.get(agent, {}).get("true_role", agent.rsplit("_", 1)[0]))
                 by_role[role].append(total)
             game = next((i["game"] for i in ep.infos.values() if "game" in i), None)
-            if game:
-                for key in ("spy_found", "vote_accuracy", "na_rate", "invalid_vote_rate"):
-                    if key in game:
-                        stats[key].append(float(game[key]))
+            if isinstance(game, dict):  # the game's declared per-episode statistics
+                games.append(game)
             batch = next((i["metrics"] for i in ep.infos.values() if "metrics" in i), None)
             if isinstance(batch, dict):  # games that report batch metrics (the SVG world)
                 for key, value in batch.items():
@@ -329,7 +330,9 @@ class RolloutRunner:
                         if math.isfinite(float(value)):
                             stats[key].append(float(value))
         summary.reward_by_role = {r: sum(v) / len(v) for r, v in sorted(by_role.items())}
-        summary.game_stats = {k: sum(v) / len(v) for k, v in sorted(stats.items())}
+        game_stats = {k: sum(v) / len(v) for k, v in stats.items()}
+        game_stats.update(facts_of(self.config.env_id).aggregate(games))
+        summary.game_stats = dict(sorted(game_stats.items()))
 
 
 def _info_json(info: dict[str, Any], writer: TrajectoryWriter) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vzgym.agents.base import Policy
+from vzgym.core.policy import Policy
 from vzgym.rollout.runner import PolicyMap, SeatPolicy
 
 

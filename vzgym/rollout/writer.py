@@ -34,7 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vzgym.envs.base import part_kind
+from vzgym.core.observation import part_kind
 
 #: Image modes PNG stores as they are; any other mode is converted to RGB first.
 PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})

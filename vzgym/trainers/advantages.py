@@ -23,17 +23,16 @@ Plugins add more with::
     def register_advantages(register):
         register("my_adv", MyEstimator)   # factory(**options) -> AdvantageEstimator
 
-A plugin may replace a built-in name (or another plugin's); the registration
-made last wins, with a warning.  Plugins register in load order: built-in
-plugins, then entry points in discovery order (a ``@hookimpl(tryfirst=True)``
-counts as loaded last).
+The built-ins are registered once, first, and are never shadowed: a plugin
+registering a taken name (a built-in's or an earlier plugin's) is refused and
+the refusal is recorded against that plugin (``vzgym plugins``); its other
+estimators still register.  Plugins register in load order (entry points in
+discovery order).  See :class:`vzgym.core.registry.Registry`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import warnings
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from vzgym.core.registry import BUILTIN, Registry
 
 __all__ = [
     "AdvSample",
@@ -51,6 +52,7 @@ __all__ = [
     "build_estimators",
     "compute_advantages",
     "default_estimators",
+    "estimator_owner",
     "get_estimator",
     "list_estimators",
     "register",
@@ -307,68 +309,65 @@ BUILTIN_ESTIMATORS: dict[str, EstimatorFactory] = {
     RLOO.name: RLOO,
 }
 
-_manual: dict[str, EstimatorFactory] = {}
-_registry: dict[str, EstimatorFactory] | None = None
+_manual: list[tuple[str, EstimatorFactory]] = []
+_registry: Registry[EstimatorFactory] | None = None
 _registry_key: tuple[Any, ...] | None = None
 
 
-def _build_registry() -> dict[str, EstimatorFactory]:
-    """Built-ins first, then every plugin's ``register_advantages`` in load order."""
+def _build_registry() -> Registry[EstimatorFactory]:
+    """Built-ins first (once each), then :func:`register` calls, then plugins in load order."""
     global _registry, _registry_key
     from vzgym.plugins import manager
 
     key = manager.hook_key("register_advantages")
     if _registry is not None and key == _registry_key:
         return _registry
-    registry: dict[str, EstimatorFactory] = dict(BUILTIN_ESTIMATORS)
-    owners: dict[str, str] = dict.fromkeys(BUILTIN_ESTIMATORS, "vzgym (built-in)")
-    for name, factory in _manual.items():
-        _add(registry, owners, name, factory, "register()")
+    registry: Registry[EstimatorFactory] = Registry("advantage estimator")
+    for name, factory in BUILTIN_ESTIMATORS.items():
+        registry.add(name, factory, BUILTIN, builtin=True)
+    for name, factory in _manual:
+        registry.add(name, factory, "register()")
 
     def add(plugin: str, name: str, factory: EstimatorFactory) -> None:
-        _add(registry, owners, name, factory, plugin)
+        _check_factory(name, factory)
+        registry.add(name, factory, plugin)
 
-    manager.run_register_hook("register_advantages", add)  # load order: last wins
+    manager.fill_registry("register_advantages", add)  # a taken name: recorded, not replaced
     _registry, _registry_key = registry, key
     return registry
 
 
-def _add(
-    registry: dict[str, EstimatorFactory],
-    owners: dict[str, str],
-    name: str,
-    factory: EstimatorFactory,
-    plugin: str,
-) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"advantage estimator name must be a non-empty string, got {name!r}")
+def _check_factory(name: Any, factory: Any) -> None:
     if not callable(factory):
         raise TypeError(f"advantage estimator {name!r}: factory must be callable")
-    if name in registry and registry[name] is not factory:
-        warnings.warn(
-            f"advantage estimator {name!r} from {owners[name]!r} is replaced by plugin {plugin!r}",
-            UserWarning,
-            stacklevel=3,
-        )
-    registry[name] = factory
-    owners[name] = plugin
 
 
 def register(name: str, factory: EstimatorFactory) -> None:
     """Register ``factory`` under ``name`` for this process (outside the plugin hook).
 
     Prefer the ``register_advantages`` hook; this is for scripts and notebooks.
-    Such registrations come after the built-ins and before plugins (a plugin
-    registering the same name wins, with a warning).
+    Such registrations come after the built-ins and before plugins; a name
+    already taken (a built-in or an earlier registration) is refused.
+
+    Raises:
+        RegistryCollision: ``name`` is taken.
     """
     global _registry
-    _add(_manual, dict.fromkeys(_manual, "register()"), name, factory, "register()")
+    _check_factory(name, factory)
+    registry = _build_registry()
+    registry.add(name, factory, "register()")  # raises for a taken name
+    _manual.append((name, factory))
     _registry = None
 
 
 def list_estimators() -> list[str]:
     """Return the names of all known estimators (built-in and plugin), sorted."""
-    return sorted(_build_registry())
+    return _build_registry().names()
+
+
+def estimator_owner(name: str) -> str:
+    """Who registered estimator ``name`` (:data:`~vzgym.core.registry.BUILTIN` or a plugin)."""
+    return _build_registry().entry(name).owner
 
 
 def get_estimator(name: str, **options: Any) -> AdvantageEstimator:
@@ -379,13 +378,9 @@ def get_estimator(name: str, **options: Any) -> AdvantageEstimator:
             options the estimator does not accept.
     """
     registry = _build_registry()
-    if name not in registry:
-        close = difflib.get_close_matches(str(name), list(registry), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        known = ", ".join(sorted(registry))
-        raise ValueError(f"Unknown advantage estimator {name!r}.{hint} Known: {known}.")
+    factory = registry.get(name)  # UnknownNameError (a ValueError): did you mean ...
     try:
-        estimator = registry[name](**options)
+        estimator = factory(**options)
     except TypeError as exc:
         raise ValueError(f"advantage estimator {name!r}: bad options {options}: {exc}") from exc
     if not isinstance(estimator, AdvantageEstimator):
@@ -400,14 +395,15 @@ def get_estimator(name: str, **options: Any) -> AdvantageEstimator:
 
 
 def default_estimators(env_id: str) -> dict[str, str]:
-    """Return the default phase → estimator-name mapping of an env.
+    """Return the default phase → estimator-name mapping the game ``env_id`` declares.
 
-    ``spy-*``: clue stage ``rae``, decision stage ``group_norm``; everything
-    else (``svg-*`` and plugin games): ``group_norm`` for every phase (``"*"``).
+    Read from its :meth:`GameFacts.advantages <vzgym.core.facts.GameFacts.advantages>`
+    (each declared stage's estimator, ``"*"`` for the rest); a game that declares
+    nothing (or an unknown id) gets ``group_norm`` for every phase.
     """
-    if env_id.startswith("spy-"):
-        return {"clue": "rae", "decision": "group_norm"}
-    return {"*": "group_norm"}
+    from vzgym.registration import facts_of
+
+    return facts_of(env_id).advantages()
 
 
 def build_estimators(

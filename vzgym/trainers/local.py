@@ -6,10 +6,10 @@ One training step:
    current model (:class:`vzgym.rollout.RolloutRunner`), written to
    ``RUN/rollouts/step_XXXXXX/`` and marked complete with ``DONE.json``.
 2. **Samples**: the turns of trainable seats in the *active stage* only (Iterative-SPO
-   for spy games: the clue stage or the decision stage, never both), read back from
+   for games that declare two stages: e.g. clue or decision, never both), read back from
    disk with their exact sampled token ids and logprobs.
-3. **Advantages** per stage with the configured estimators (spy: RAE for clues,
-   group-norm for votes; elsewhere group-norm).
+3. **Advantages** per stage with the configured estimators (default: the estimator
+   each stage of the game declares, e.g. RAE for clues; elsewhere group-norm).
 4. **Update**: token-level clipped surrogate (asymmetric clip), optional k3 KL to a
    frozen reference, token-mean over each optimizer batch of ``micro_batch_size ×
    grad_accum`` samples, AdamW, gradient clipping.  The forward pass sees the same
@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from vzgym.agents.base import SamplingParams
+from vzgym.core.policy import SamplingParams
 from vzgym.trainers.checkpoint import (
     latest_checkpoint,
     load_trainer_state,
@@ -48,8 +48,6 @@ from vzgym.trainers.checkpoint import (
 from vzgym.trainers.losses import clipped_surrogate, k3_kl
 from vzgym.trainers.metrics import MetricsLogger
 from vzgym.trainers.samples import TrainSample, load_samples
-
-SPY_PHASES = ("clue", "decision")
 
 
 def resolve_model_path(spec: str) -> Path:
@@ -180,7 +178,12 @@ class LocalGRPOTrainer:
             self.optimizer, lr_factor(tcfg.lr_schedule, tcfg.warmup_steps, tcfg.steps)
         )
         self.estimators = build_estimators(config)
-        self.staged = self.env_id.startswith("spy-")
+        from vzgym.registration import facts_of
+
+        #: What the game declares: its stages (trained in turn when there are two or
+        #: more), the statistics it reports and which of them drive the stage switch.
+        self.facts = facts_of(self.env_id)
+        self.staged = self.facts.staged
         self.phases = build_phase_schedule(config)
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -436,12 +439,24 @@ class LocalGRPOTrainer:
             "peak_rss_mb": _peak_rss_mb(),
         }
         if self.staged:
-            stats = summary.get("game_stats", {})
-            acc, na = stats.get("vote_accuracy"), stats.get("na_rate")
-            if acc is not None and na is not None:
-                self.phases.update(step, acc, na)
+            self._update_phase(step, summary.get("game_stats", {}))
             metrics["next_phase"] = self.phases.phase
         return metrics
+
+    def _update_phase(self, step: int, stats: dict[str, float]) -> None:
+        """Feed the stage switch the statistics the game declares for it.
+
+        A step that measured neither of them (no episode reported them) is not
+        counted; a game without a declared switch feeds no statistics (fixed
+        schedules still advance, the adaptive one never switches).
+        """
+        switch = self.facts.switch
+        if switch is None:
+            self.phases.update(step)
+            return
+        acc, na = stats.get(switch.accuracy), stats.get(switch.na_rate)
+        if acc is not None and na is not None:
+            self.phases.update(step, acc, na)
 
     def _state(self, step: int) -> dict[str, Any]:
         return {

@@ -1,18 +1,24 @@
-"""Which spy-game stage to train: Vision-Zero's Iterative-SPO phase controller.
+"""Which stage of a two-stage game to train: Vision-Zero's Iterative-SPO phase controller.
 
-Vision-Zero alternates between training the **decision** stage (voting) and
-the **clue** stage.  Schedules (all share the :class:`PhaseSchedule` API):
+A staged game declares its two stages and the statistics that drive the switch
+(:class:`vzgym.core.facts.StageSwitch`): a **solve** stage (Vision-Zero: the
+decision, i.e. voting) trained until the task is solved, then a **harden**
+stage (Vision-Zero: the clues) trained until the task got too hard.  Every
+schedule takes the pair as ``stages=(solve, harden)``; the default is
+Vision-Zero's ``("decision", "clue")`` (so the thresholds keep their paper names:
+``acc_to_clue`` is the solve → harden accuracy threshold, and so on).
+Schedules (all share the :class:`PhaseSchedule` API):
 
-* :class:`PhaseController` (spec ``"adaptive"``, the default) — starts in
-  ``decision``; keeps bias-corrected EMAs (``ρ = 0.95``) of the vote accuracy
-  and the N/A rate; switches ``decision → clue`` when ``acc ≥ 0.9`` and
-  ``N/A ≤ 0.1`` (voting is solved: make the clues harder), and
-  ``clue → decision`` when ``1 − acc ≥ 0.4`` or ``N/A ≥ 0.5`` (clues got too
-  hard for the voters), never before ``K_min = 5`` steps in a phase.
-* :class:`FixedCycle` (``"fixed-cycle:N"``) — ``N`` steps of decision, ``N`` of
-  clue, and so on; this is what Vision-Zero's released trainer does
-  (``training_phase=interactive``, ``interactive_cycle_length``).
-* :class:`FixedPhase` (``"fixed:clue"`` / ``"fixed:decision"``) — never switches.
+* :class:`PhaseController` (spec ``"adaptive"``, the default) — starts in the
+  solve stage; keeps bias-corrected EMAs (``ρ = 0.95``) of the declared accuracy
+  and N/A rate; switches solve → harden when ``acc ≥ 0.9`` and ``N/A ≤ 0.1``
+  (the task is solved: make it harder), and harden → solve when
+  ``1 − acc ≥ 0.4`` or ``N/A ≥ 0.5`` (it got too hard), never before
+  ``K_min = 5`` steps in a phase.
+* :class:`FixedCycle` (``"fixed-cycle:N"``) — ``N`` steps of the solve stage,
+  ``N`` of the harden stage, and so on; this is what Vision-Zero's released
+  trainer does (``training_phase=interactive``, ``interactive_cycle_length``).
+* :class:`FixedPhase` (``"fixed:<stage>"``, e.g. ``"fixed:clue"``) — never switches.
 
 **EMAs run across phases.**  Votes are cast every step whichever stage is
 trained (the clue rewards are computed from them), so the accuracy and N/A
@@ -29,12 +35,12 @@ it returns the phase to train at the next step.  Switches are appended to
 INFO level on the ``vzgym.trainers.phase`` logger; ``step`` is the finished
 step whose update caused the switch (the new phase trains from ``step + 1``).
 Phase counters count :meth:`update` calls, not step numbers, so ``step`` is
-used for the log only.
+used for the log only.  States record their stage pair; a state without one
+(written before stages were declared) is read with the schedule's own pair.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 import math
@@ -42,31 +48,66 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
+from vzgym.core.registry import did_you_mean
+
 #: Slack for threshold comparisons: a bias-corrected EMA of a constant 1.0 is
 #: 0.9999999999999998, which must still reach a threshold of 1.0.
 _TOL = 1e-9
 
 logger = logging.getLogger(__name__)
 
-PHASES = ("decision", "clue")
-PHASE_SPECS = ("adaptive", "fixed-cycle:N", "fixed:clue", "fixed:decision")
+#: The (solve, harden) stage pair when none is given: Vision-Zero's names.
+DEFAULT_STAGES: tuple[str, str] = ("decision", "clue")
+#: Kept for callers of the old API: the default stage pair.
+PHASES = DEFAULT_STAGES
+PHASE_SPECS = ("adaptive", "fixed-cycle:N", "fixed:<stage>")
 
 
-def _check_phase(phase: str, what: str = "phase") -> str:
-    if phase not in PHASES:
-        raise ValueError(f"{what} must be one of {PHASES}, got {phase!r}")
-    return phase
+def _check_stages(stages: Any) -> tuple[str, str]:
+    pair = tuple(stages) if isinstance(stages, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(s, str) and s for s in pair) or pair[0] == pair[1]:
+        raise ValueError(f"stages must be two different names (solve, harden), got {stages!r}")
+    return (str(pair[0]), str(pair[1]))
 
 
-def _other(phase: str) -> str:
-    return "clue" if phase == "decision" else "decision"
+def stage_pair(facts: Any) -> tuple[str, str] | None:
+    """The (solve, harden) stages of a game's :class:`~vzgym.core.facts.GameFacts`.
+
+    The declared switch's stages; without a switch, the first two declared
+    stages; None for a game with fewer than two stages.
+    """
+    if facts.switch is not None:
+        return (facts.switch.solve_stage, facts.switch.harden_stage)
+    names = [s.name for s in facts.stages]
+    return (names[0], names[1]) if len(names) >= 2 else None
 
 
 class PhaseSchedule(ABC):
-    """Common API of the phase schedules: ``phase``, ``update``, ``switches``, state."""
+    """Common API of the phase schedules: ``phase``, ``update``, ``switches``, state.
 
-    def __init__(self) -> None:
+    ``stages`` is the ``(solve, harden)`` pair the schedule alternates between.
+    """
+
+    def __init__(self, stages: tuple[str, str] = DEFAULT_STAGES) -> None:
+        self.stages = _check_stages(stages)
         self.switches: list[dict[str, Any]] = []
+
+    def _check_phase(self, phase: str, what: str = "phase") -> str:
+        if phase not in self.stages:
+            raise ValueError(f"{what} must be one of {self.stages}, got {phase!r}")
+        return phase
+
+    def _other(self, phase: str) -> str:
+        return self.stages[1] if phase == self.stages[0] else self.stages[0]
+
+    def _load_stages(self, state: Mapping[str, Any]) -> None:
+        """Check a state's stage pair against this schedule's (absent in old states: ours)."""
+        saved = state.get("stages")
+        if saved is not None and _check_stages(saved) != self.stages:
+            raise ValueError(
+                f"the saved phase schedule alternates {tuple(saved)}, this game's stages are "
+                f"{self.stages}"
+            )
 
     @property
     @abstractmethod
@@ -74,10 +115,8 @@ class PhaseSchedule(ABC):
         """The phase to train at the current (next) step."""
 
     @abstractmethod
-    def update(
-        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
-    ) -> str:
-        """Record the metrics of finished step ``step``; return the phase of the next step."""
+    def update(self, step: int, accuracy: float | None = None, na_rate: float | None = None) -> str:
+        """Record step ``step``'s declared accuracy and N/A rate; return the next step's phase."""
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
@@ -90,7 +129,7 @@ class PhaseSchedule(ABC):
     def _switch(self, step: int, to: str, acc_ema: float | None, na_ema: float | None) -> None:
         event = {
             "step": int(step),
-            "from": _other(to),
+            "from": self._other(to),
             "to": to,
             "acc_ema": acc_ema,
             "na_ema": na_ema,
@@ -144,17 +183,18 @@ class _BiasCorrectedEMA:
 
 
 class PhaseController(PhaseSchedule):
-    """Adaptive Iterative-SPO schedule driven by vote accuracy and N/A rate.
+    """Adaptive Iterative-SPO schedule driven by the game's declared accuracy and N/A rate.
 
     Args:
         rho: EMA decay of both metrics (bias-corrected: ``m̂ = m / (1 − ρ^t)``).
-        acc_to_clue: switch decision → clue when ``acc_ema ≥ acc_to_clue`` ...
+        acc_to_clue: switch solve → harden when ``acc_ema ≥ acc_to_clue`` ...
         na_to_clue: ... and ``na_ema ≤ na_to_clue``.
-        err_to_decision: switch clue → decision when ``1 − acc_ema ≥ err_to_decision`` ...
+        err_to_decision: switch harden → solve when ``1 − acc_ema ≥ err_to_decision`` ...
         na_to_decision: ... or ``na_ema ≥ na_to_decision``.
         k_min: minimum number of steps in a phase before it may switch.
-        start: the first phase (``"decision"``).
+        start: the first phase (default: the solve stage).
         reset_on_switch: restart both EMAs at each switch (default: keep running).
+        stages: the ``(solve, harden)`` stage names (default ``("decision", "clue")``).
 
     A step whose metric is None (or NaN: no votes were cast) leaves that EMA
     unchanged; no switch happens while an EMA it needs has no value yet.
@@ -168,10 +208,11 @@ class PhaseController(PhaseSchedule):
         err_to_decision: float = 0.4,
         na_to_decision: float = 0.5,
         k_min: int = 5,
-        start: str = "decision",
+        start: str | None = None,
         reset_on_switch: bool = False,
+        stages: tuple[str, str] = DEFAULT_STAGES,
     ) -> None:
-        super().__init__()
+        super().__init__(stages)
         if not (isinstance(rho, (int, float)) and 0.0 < rho < 1.0):
             raise ValueError(f"rho must be in (0, 1), got {rho!r}")
         for name, value in (
@@ -191,7 +232,7 @@ class PhaseController(PhaseSchedule):
         self.na_to_decision = float(na_to_decision)
         self.k_min = k_min
         self.reset_on_switch = bool(reset_on_switch)
-        self._phase = _check_phase(start, "start")
+        self._phase = self._check_phase(self.stages[0] if start is None else start, "start")
         self._steps_in_phase = 0
         self._acc = _BiasCorrectedEMA(self.rho)
         self._na = _BiasCorrectedEMA(self.rho)
@@ -203,7 +244,7 @@ class PhaseController(PhaseSchedule):
 
     @property
     def acc_ema(self) -> float | None:
-        """Bias-corrected EMA of the vote accuracy (None before the first measurement)."""
+        """Bias-corrected EMA of the accuracy (None before the first measurement)."""
         return self._acc.value
 
     @property
@@ -216,11 +257,9 @@ class PhaseController(PhaseSchedule):
         """Steps trained in the current phase so far."""
         return self._steps_in_phase
 
-    def update(
-        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
-    ) -> str:
-        """Fold in step ``step``'s vote accuracy and N/A rate; return the next step's phase."""
-        acc = _check_rate("vote_accuracy", vote_accuracy)
+    def update(self, step: int, accuracy: float | None = None, na_rate: float | None = None) -> str:
+        """Fold in step ``step``'s accuracy and N/A rate; return the next step's phase."""
+        acc = _check_rate("accuracy", accuracy)
         na = _check_rate("na_rate", na_rate)
         if acc is not None:
             self._acc.update(acc)
@@ -231,7 +270,7 @@ class PhaseController(PhaseSchedule):
             return self._phase
         acc_ema, na_ema = self._acc.value, self._na.value
         switch = False
-        if self._phase == "decision":
+        if self._phase == self.stages[0]:
             switch = (
                 acc_ema is not None
                 and na_ema is not None
@@ -243,7 +282,7 @@ class PhaseController(PhaseSchedule):
                 na_ema is not None and na_ema >= self.na_to_decision - _TOL
             )
         if switch:
-            self._phase = _other(self._phase)
+            self._phase = self._other(self._phase)
             self._steps_in_phase = 0
             self._switch(step, self._phase, acc_ema, na_ema)
             if self.reset_on_switch:
@@ -264,6 +303,7 @@ class PhaseController(PhaseSchedule):
                 "k_min": self.k_min,
                 "reset_on_switch": self.reset_on_switch,
             },
+            "stages": list(self.stages),
             "phase": self._phase,
             "steps_in_phase": self._steps_in_phase,
             "acc": {"raw": self._acc.raw, "count": self._acc.count},
@@ -275,7 +315,8 @@ class PhaseController(PhaseSchedule):
         """Restore :meth:`state_dict` output (options included) exactly."""
         if state.get("kind", "adaptive") != "adaptive":
             raise ValueError(f"not an adaptive phase-controller state: kind={state.get('kind')!r}")
-        fresh = PhaseController(**dict(state.get("options", {})))
+        self._load_stages(state)
+        fresh = PhaseController(**dict(state.get("options", {})), stages=self.stages)
         for name in (
             "rho",
             "acc_to_clue",
@@ -286,7 +327,7 @@ class PhaseController(PhaseSchedule):
             "reset_on_switch",
         ):
             setattr(self, name, getattr(fresh, name))
-        self._phase = _check_phase(state["phase"])
+        self._phase = self._check_phase(state["phase"])
         self._steps_in_phase = int(state["steps_in_phase"])
         self._acc = _BiasCorrectedEMA(self.rho)
         self._acc.raw, self._acc.count = float(state["acc"]["raw"]), int(state["acc"]["count"])
@@ -309,22 +350,22 @@ class FixedCycle(PhaseSchedule):
     are accepted and ignored.
     """
 
-    def __init__(self, n: int, start: str = "decision") -> None:
-        super().__init__()
+    def __init__(
+        self, n: int, start: str | None = None, stages: tuple[str, str] = DEFAULT_STAGES
+    ) -> None:
+        super().__init__(stages)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"fixed-cycle length must be an integer >= 1, got {n!r}")
         self.n = n
-        self.start = _check_phase(start, "start")
+        self.start = self._check_phase(self.stages[0] if start is None else start, "start")
         self._done = 0
 
     @property
     def phase(self) -> str:
         """The phase to train at the next step."""
-        return self.start if (self._done // self.n) % 2 == 0 else _other(self.start)
+        return self.start if (self._done // self.n) % 2 == 0 else self._other(self.start)
 
-    def update(
-        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
-    ) -> str:
+    def update(self, step: int, accuracy: float | None = None, na_rate: float | None = None) -> str:
         """Count a finished step; return the next step's phase (metrics are ignored)."""
         before = self.phase
         self._done += 1
@@ -333,7 +374,7 @@ class FixedCycle(PhaseSchedule):
             self._switch(
                 step,
                 after,
-                _check_rate("vote_accuracy", vote_accuracy),
+                _check_rate("accuracy", accuracy),
                 _check_rate("na_rate", na_rate),
             )
         return after
@@ -342,6 +383,7 @@ class FixedCycle(PhaseSchedule):
         """Return ``n``, ``start``, the number of finished steps and the switch log."""
         return {
             "kind": "fixed-cycle",
+            "stages": list(self.stages),
             "n": self.n,
             "start": self.start,
             "done": self._done,
@@ -352,7 +394,8 @@ class FixedCycle(PhaseSchedule):
         """Restore :meth:`state_dict` output exactly."""
         if state.get("kind") != "fixed-cycle":
             raise ValueError(f"not a fixed-cycle state: kind={state.get('kind')!r}")
-        fresh = FixedCycle(int(state["n"]), str(state.get("start", "decision")))
+        self._load_stages(state)
+        fresh = FixedCycle(int(state["n"]), state.get("start"), self.stages)
         self.n, self.start = fresh.n, fresh.start
         self._done = int(state["done"])
         self.switches = [dict(s) for s in state.get("switches", [])]
@@ -362,74 +405,78 @@ class FixedCycle(PhaseSchedule):
 
 
 class FixedPhase(PhaseSchedule):
-    """Always the same phase (spec ``"fixed:clue"`` or ``"fixed:decision"``)."""
+    """Always the same phase (spec ``"fixed:<stage>"``, e.g. ``"fixed:clue"``)."""
 
-    def __init__(self, phase: str) -> None:
-        super().__init__()
-        self._phase = _check_phase(phase)
+    def __init__(self, phase: str, stages: tuple[str, str] = DEFAULT_STAGES) -> None:
+        super().__init__(stages)
+        self._phase = self._check_phase(phase)
 
     @property
     def phase(self) -> str:
         """The (only) phase."""
         return self._phase
 
-    def update(
-        self, step: int, vote_accuracy: float | None = None, na_rate: float | None = None
-    ) -> str:
+    def update(self, step: int, accuracy: float | None = None, na_rate: float | None = None) -> str:
         """Return the fixed phase (metrics are ignored)."""
         return self._phase
 
     def state_dict(self) -> dict[str, Any]:
         """Return the phase."""
-        return {"kind": "fixed", "phase": self._phase}
+        return {"kind": "fixed", "stages": list(self.stages), "phase": self._phase}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` output."""
         if state.get("kind") != "fixed":
             raise ValueError(f"not a fixed-phase state: kind={state.get('kind')!r}")
-        self._phase = _check_phase(state["phase"])
+        self._load_stages(state)
+        self._phase = self._check_phase(state["phase"])
 
     def __repr__(self) -> str:
         return f"FixedPhase({self._phase!r})"
 
 
-def _build(cls: type, args: tuple[Any, ...], options: Mapping[str, Any], spec: str) -> Any:
-    """Call ``cls(*args, **options)``, turning unknown options into a ValueError."""
+def _build(
+    cls: type, args: tuple[Any, ...], options: Mapping[str, Any], spec: str, stages: tuple[str, str]
+) -> Any:
+    """Call ``cls(*args, **options, stages=stages)``, turning unknown options into a ValueError."""
     params = [
         p
         for p in inspect.signature(cls).parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "stages"
     ][len(args) :]
     allowed = [p.name for p in params]
     for key in options:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"phase schedule {spec!r} has no option {key!r}.{hint} "
+                f"phase schedule {spec!r} has no option {key!r}.{did_you_mean(key, allowed, 1)} "
                 f"Options: {', '.join(allowed) or 'none'}."
             )
-    return cls(*args, **options)
+    return cls(*args, **options, stages=stages)
 
 
-def make_phase_controller(spec: str = "adaptive", **options: Any) -> PhaseSchedule:
+def make_phase_controller(
+    spec: str = "adaptive", *, stages: tuple[str, str] | None = None, **options: Any
+) -> PhaseSchedule:
     """Build a phase schedule from a spec string.
 
     Args:
         spec: ``"adaptive"`` (:class:`PhaseController`), ``"fixed-cycle:N"``
-            (:class:`FixedCycle` with ``n=N``), ``"fixed:clue"`` or
-            ``"fixed:decision"`` (:class:`FixedPhase`).
+            (:class:`FixedCycle` with ``n=N``) or ``"fixed:<stage>"``
+            (:class:`FixedPhase`).
+        stages: the game's ``(solve, harden)`` stages (:func:`stage_pair`);
+            default :data:`DEFAULT_STAGES`.
         options: constructor options of the schedule (``rho``, ``k_min`` ...
             for adaptive; ``start`` for fixed-cycle; none for fixed).
 
     Raises:
         ValueError: malformed spec, or an option the schedule does not take.
     """
+    pair = _check_stages(DEFAULT_STAGES if stages is None else stages)
     if not isinstance(spec, str):
         raise ValueError(f"phase spec must be a string, got {spec!r}")
     text = spec.strip()
     if text == "adaptive":
-        return _build(PhaseController, (), options, text)
+        return _build(PhaseController, (), options, text, pair)
     if text.startswith("fixed-cycle:"):
         raw = text.split(":", 1)[1].strip()
         if not raw.isdigit() or int(raw) < 1:
@@ -437,13 +484,14 @@ def make_phase_controller(spec: str = "adaptive", **options: Any) -> PhaseSchedu
                 f"bad phase spec {spec!r}: fixed-cycle needs a positive integer, "
                 "e.g. 'fixed-cycle:10'"
             )
-        return _build(FixedCycle, (int(raw),), options, text)
+        return _build(FixedCycle, (int(raw),), options, text, pair)
+    fixed = [f"fixed:{stage}" for stage in pair]
     if text.startswith("fixed:"):
         phase = text.split(":", 1)[1].strip()
-        if phase not in PHASES:
-            raise ValueError(f"bad phase spec {spec!r}: use 'fixed:clue' or 'fixed:decision'")
-        return _build(FixedPhase, (phase,), options, text)
-    candidates = ["adaptive", "fixed-cycle:10", "fixed:clue", "fixed:decision"]
-    close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"bad phase spec {spec!r}.{hint} Use one of: {', '.join(PHASE_SPECS)}.")
+        if phase not in pair:
+            raise ValueError(f"bad phase spec {spec!r}: use {' or '.join(map(repr, fixed))}")
+        return _build(FixedPhase, (phase,), options, text, pair)
+    candidates = ["adaptive", "fixed-cycle:10", *fixed]
+    hint = did_you_mean(text, candidates, 1)
+    known = ", ".join(["adaptive", "fixed-cycle:N", *fixed])
+    raise ValueError(f"bad phase spec {spec!r}.{hint} Use one of: {known}.")

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
 from vzgym.rollout.writer import read_trajectories
 
 

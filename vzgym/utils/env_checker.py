@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
 
 PROBE_ACTIONS = (
     "I think so.\n\\boxed{1}",

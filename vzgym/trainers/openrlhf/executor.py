@@ -37,12 +37,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from vzgym.core.credit import credit_reward, true_role
 from vzgym.trainers.openrlhf.dataset import GameRow
 
 logger = logging.getLogger(__name__)
-
-#: Game-summary statistics copied into ``extra_logs`` when the game reports them.
-STAT_KEYS = ("spy_found", "vote_accuracy", "na_rate", "invalid_vote_rate")
 
 #: How many copies beyond ``row.group`` a row may play to fill its samples.
 MAX_EXTRA_COPY_FACTOR = 4
@@ -105,16 +103,6 @@ class GameRecord:
             if isinstance(info.get("game"), dict):
                 return info["game"]
         return {}
-
-
-def credit_reward(phase: str, info: dict[str, Any], total: float) -> float:
-    """A turn's reward as :class:`vzgym.rollout.runner.RolloutRunner` credits it.
-
-    ``info["reward_<phase>"]`` when the game reports per-stage rewards, else the
-    agent's total reward in the episode.
-    """
-    stage = info.get(f"reward_{phase}")
-    return float(stage) if isinstance(stage, (int, float)) else float(total)
 
 
 def score_of(reward: float) -> float:
@@ -187,6 +175,12 @@ class GameExecutor:
         from vzgym.registration import make
 
         return make(row.env_id, **row.env_kwargs)
+
+    def facts(self, row: GameRow) -> Any:
+        """The :class:`~vzgym.core.facts.GameFacts` of ``row``'s game (its stats are logged)."""
+        from vzgym.registration import facts_of
+
+        return facts_of(row.env_id)
 
     def estimator(self, row: GameRow, phase: str = "*") -> Any:
         """The vzgym estimator for ``phase`` turns of ``row`` (cached: RAE's EMA persists).
@@ -280,6 +274,7 @@ class GameExecutor:
                 turn,
                 adv,
                 by_copy[turn.copy],
+                facts=self.facts(row),
                 n_games=len(games),
                 pool=len(pool),
                 discarded=discarded,
@@ -391,7 +386,7 @@ class GameExecutor:
             copy=copy,
             step=step,
             agent=obs.agent,
-            role=str(obs.private.get("true_role") or obs.role),
+            role=true_role(obs),
             phase=obs.phase,
             round=int(obs.round),
             prompt_ids=list(prompt_ids),
@@ -460,6 +455,7 @@ class GameExecutor:
         advantage: float,
         game: GameRecord,
         *,
+        facts: Any,
         n_games: int,
         pool: int,
         discarded: int,
@@ -476,11 +472,8 @@ class GameExecutor:
             "vzgym/turns_per_row": float(pool),
             "vzgym/discarded_turns": float(discarded),
         }
-        summary = game.summary
-        for key in STAT_KEYS:
-            value = summary.get(key)
-            if isinstance(value, (bool, int, float)):
-                extra[f"vzgym/{key}"] = float(value)
+        for key, value in facts.aggregate([game.summary]).items():
+            extra[f"vzgym/{key}"] = value  # the statistics the game declares
         return {
             "mm_train_inputs": turn.mm_train_inputs,
             "observation_tokens": tokens,
