@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import sys
 import types
 import typing
@@ -35,7 +36,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-_HINTS: dict[type, dict[str, Any]] = {cls: typing.get_type_hints(cls) for cls in SECTIONS.values()}
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of a section (resolved on first use: ``import vzgym`` stays cheap)."""
+    return typing.get_type_hints(cls)
 
 
 def _is_optional(tp: Any) -> tuple[bool, Any]:
@@ -165,7 +170,7 @@ def from_dict(data: Mapping[str, Any], *, check: bool = True) -> RunConfig:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"[{name}] must be a table, got {describe(raw)}")
         cls = SECTIONS[name]
-        hints = _HINTS[cls]
+        hints = _hints(cls)
         kwargs = {}
         for key, value in raw.items():
             if key not in hints:
@@ -224,7 +229,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
                 f"override {item!r}: unknown section {name!r}.{did_you_mean(name, list(SECTIONS))}"
             )
         cls = SECTIONS[name]
-        hints = _HINTS[cls]
+        hints = _hints(cls)
         if key not in hints:
             raise ConfigError(
                 f"override {item!r}: unknown key {name}.{key}."

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import tomli_w
-
 from vzgym.config.load import plain_copy
 from vzgym.config.schema import SECTIONS, ConfigError, RunConfig
 
@@ -22,6 +20,8 @@ def to_toml(config: RunConfig) -> str:
     Each section is a table; unset optional values (None, which TOML cannot
     hold) are written as ``# key = (unset)`` comments under the section header.
     """
+    import tomli_w
+
     parts: list[str] = []
     for name, section in to_dict(config).items():
         unset = [key for key, value in section.items() if value is None]
