@@ -391,6 +391,7 @@ def test_svg_envs_declare_stats_plots_and_score_each_seat(renderer: SVGRenderer)
         assert f"{phase}/difficulty" in keys and f"{phase}/render_success" in keys
         assert facts.stat(f"{phase}/render_success").agg == "rate"
         assert any("game/*/difficulty" in p.keys for p in facts.plots)
+        assert facts.view == "vzgym.envs.svg.view:svg_view"
         env = cls(batch_size=3, renderer=renderer)
         obs, _ = env.reset(seed=4)
         assert env.outcome() is None  # not finished

@@ -40,12 +40,17 @@ SVG_WORLD_PANEL = PlotPanel(
 )
 
 
+#: How ``vzgym view`` shows an SVG-world episode.
+SVG_VIEW = "vzgym.envs.svg.view:svg_view"
+
+
 def svg_facts(phase: str, extra: Sequence[Stat] = ()) -> GameFacts:
     """The facts of the env that trains ``phase`` (``propose``, ``codegen``, ``solve``).
 
     Its stats are keys of the batch metrics (:mod:`vzgym.envs.svg.metrics`,
     ``"<phase>/<name>"``), reported per episode in ``infos[agent]["game"]``;
-    one stage (every turn trained every step with ``group_norm``).
+    one stage (every turn trained every step with ``group_norm``); the
+    ``vzgym view`` renderer :data:`SVG_VIEW`.
     """
     common = (
         Stat(f"{phase}/difficulty", "mean", "2*min(h, 1-h) of the solver on hard questions"),
@@ -59,7 +64,7 @@ def svg_facts(phase: str, extra: Sequence[Stat] = ()) -> GameFacts:
         ),
         Stat(f"{phase}/reward", "mean", "mean reward of the trained role", True),
     )
-    return GameFacts(stats=common + tuple(extra), plots=(SVG_WORLD_PANEL,))
+    return GameFacts(stats=common + tuple(extra), plots=(SVG_WORLD_PANEL,), view=SVG_VIEW)
 
 
 def resolve_batch_size(batch_size: int, legacy: int | None, legacy_name: str) -> int:
