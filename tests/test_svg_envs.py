@@ -26,7 +26,6 @@ from vzgym.envs.svg import (
     aggregate_metrics,
     parse_proposal,
 )
-from vzgym.envs.svg.bots import CodegenBot
 from vzgym.render import SVGRenderer
 from vzgym.rollout.seating import PolicyCall
 from vzgym.utils import check_env
@@ -260,7 +259,7 @@ def test_codegen_env_fixed_pool_show_answer_and_prefilter(renderer: SVGRenderer)
     env = SVGCodegenEnv(
         num_items=2,
         prefilter_samples=4,
-        prefilter_call=CodegenBot(fail_rate=0.5),
+        prefilter_call=ScriptedCodegen(fail_rate=0.5),
         renderer=renderer,
     )
     obs, infos = env.reset(seed=0)
@@ -423,7 +422,7 @@ def test_seats_resting_on_a_failed_role_call_have_no_score(renderer: SVGRenderer
 def test_role_calls_failed_and_missing_samples_count_as_errors(renderer: SVGRenderer) -> None:
     def flaky(observations, n, max_new_tokens):
         """Half of each row fails, and the last observation gets no answers at all."""
-        good = CodegenBot(fail_rate=0.0)(observations, n, max_new_tokens)
+        good = ScriptedCodegen(fail_rate=0.0)(observations, n, max_new_tokens)
         return [[t if k % 2 == 0 else None for k, t in enumerate(row)] for row in good[:-1]]
 
     env = SVGProposeEnv(batch_size=3, codegen_call=flaky, codegen_samples=2, renderer=renderer)

@@ -4,21 +4,21 @@ All randomness comes from the observation: the env puts a seed drawn from its
 own RNG into ``Observation.private["seed"]``; sample ``k`` of ``n`` uses
 ``numpy.random.default_rng([seed, k])``.  Same env seed => same bot output.
 
-* :class:`ProposerBot` writes valid six-tag proposals about a bar, line
+* :class:`ScriptedProposer` writes valid six-tag proposals about a bar, line
   or pie chart whose numbers it draws; the caption states every number in a
   fixed phrasing (``... with categories A, B and values 1, 2.``).
-* :class:`CodegenBot` reads that phrasing back from the caption (a model
+* :class:`ScriptedCodegen` reads that phrasing back from the caption (a model
   proposal it cannot read gets a chart of its own random numbers) and draws a
   real SVG chart; ``fail_rate`` of its outputs are broken SVG and
   ``junk_rate`` plain text, so renders fail at a controllable rate.
-* :class:`SolverBot` answers ``private["reference_answer"]`` (the
+* :class:`ScriptedSolver` answers ``private["reference_answer"]`` (the
   proposer's answer, hidden metadata put there by the env) with probability
   ``1 - noise`` and a near miss otherwise.
 
-Each bot is a :data:`~vzgym.envs.svg.base.RoleCall` (``bot(observations, n,
-max_new_tokens)`` returns ``n`` texts per observation), so an env uses one as a
-role it does not train; :mod:`vzgym.agents.scripted_svg` wraps them as policies
-to fill seats.  No model, no torch.
+Each bot is a :class:`~vzgym.core.policy.Policy` (it fills seats) and a
+:data:`~vzgym.envs.svg.roles.RoleCall` (``bot(observations, n, max_new_tokens)``
+returns ``n`` texts per observation), so an env uses one as a role it does not
+train; :class:`ScriptedSVGPolicy` fills any seat by phase.  No model, no torch.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
 
 _CATEGORY_SETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Fruit sold per day", ("Apples", "Pears", "Plums", "Grapes", "Kiwis", "Limes")),
@@ -47,12 +48,30 @@ def _rng(observation: Observation, k: int) -> np.random.Generator:
     return np.random.default_rng([seed, k])
 
 
-class SeededBot:
+class SeededBot(Policy):
     """A scripted bot: sample ``k`` of an observation is drawn with ``_rng(obs, k)``,
-    so answers never depend on the rest of the batch."""
+    so answers never depend on the rest of the batch.
+
+    A :class:`~vzgym.core.policy.Policy` (fills seats) and a
+    :data:`~vzgym.envs.svg.roles.RoleCall` (an env's frozen role) at once.
+    """
 
     #: A short name shown in logs.
     name: str = "scripted-svg-bot"
+
+    def generate(
+        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """Return ``n`` scripted completions per observation."""
+        n = max(1, int(sampling.n)) if sampling is not None else 1
+        out = []
+        for obs in observations:
+            row = []
+            for k in range(n):
+                text, meta = self.sample(obs, k)
+                row.append(Completion(text, finish_reason="scripted", meta=meta))
+            out.append(row)
+        return out
 
     def __call__(
         self, observations: Sequence[Observation], n: int = 1, max_new_tokens: int = 0
@@ -118,7 +137,7 @@ def chart_proposal(rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
     return text, spec
 
 
-class ProposerBot(SeededBot):
+class ScriptedProposer(SeededBot):
     """Writes valid chart proposals; ``junk_rate`` of them are malformed on purpose."""
 
     name = "scripted-svg-proposer"
@@ -144,7 +163,7 @@ _DATA_RE = re.compile(r"categories (.{1,400}?) and values ([-\d., ]{1,400})")
 
 
 def parse_chart_caption(caption: str) -> dict[str, Any] | None:
-    """Read the chart spec back from a :class:`ProposerBot` caption (None if unreadable)."""
+    """Read the chart spec back from a :class:`ScriptedProposer` caption (None if unreadable)."""
     kind = _KIND_RE.search(caption)
     data = _DATA_RE.search(caption)
     if kind is None or data is None:
@@ -246,7 +265,7 @@ def _caption_of(observation: Observation) -> str:
     return str(proposal.get("caption", "")) or observation.text()
 
 
-class CodegenBot(SeededBot):
+class ScriptedCodegen(SeededBot):
     """Draws the chart a caption describes as SVG in a ```svg fence.
 
     ``fail_rate``: share of outputs that are truncated (unrenderable) SVG;
@@ -291,7 +310,7 @@ def _distractor(reference: str, rng: np.random.Generator, pool: Sequence[str]) -
     return str(int(out)) if float(out).is_integer() else f"{out:g}"
 
 
-class SolverBot(SeededBot):
+class ScriptedSolver(SeededBot):
     """Answers from hidden metadata with configurable noise.
 
     Reads ``private["reference_answer"]`` and ``private["question_kind"]``
@@ -333,3 +352,31 @@ class SolverBot(SeededBot):
         else:
             text = f"<think>I read the picture carefully.</think> \\boxed{{{answer}}}"
         return text, {}
+
+
+class ScriptedSVGPolicy(Policy):
+    """Fills any SVG-world seat: dispatches on ``Observation.phase`` to the three bots."""
+
+    name = "scripted-svg"
+
+    def __init__(self) -> None:
+        self.bots: dict[str, Policy] = {
+            "propose": ScriptedProposer(),
+            "codegen": ScriptedCodegen(),
+            "solve": ScriptedSolver(),
+        }
+
+    def generate(
+        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """Answer each observation with the bot of its phase (order kept)."""
+        out: list[list[Completion]] = [[] for _ in observations]
+        for phase, bot in self.bots.items():
+            idx = [i for i, o in enumerate(observations) if o.phase == phase]
+            if idx:
+                for i, answers in zip(idx, bot.generate([observations[i] for i in idx], sampling)):
+                    out[i] = answers
+        missing = [o.phase for o, a in zip(observations, out) if not a]
+        if missing:
+            raise ValueError(f"ScriptedSVGPolicy cannot answer phases {sorted(set(missing))}")
+        return out

@@ -18,7 +18,7 @@ from typing import Any
 
 from vzgym.envs.base import AgentID, Observation, StepResult
 from vzgym.envs.svg.base import SVGWorldEnv, as_proposal, resolve_batch_size, svg_facts
-from vzgym.envs.svg.bots import CodegenBot, ProposerBot, SolverBot
+from vzgym.envs.svg.bots import ScriptedCodegen, ScriptedProposer, ScriptedSolver
 from vzgym.envs.svg.filters import FilterConfig, keep_for_codegen
 from vzgym.envs.svg.metrics import batch_metrics
 from vzgym.envs.svg.parsing import Proposal
@@ -35,10 +35,10 @@ class SVGCodegenEnv(SVGWorldEnv):
         batch_size: k (agents ``codegen_0 .. codegen_{k-1}``); ``num_items`` is
             its older name.
         proposer_call: the frozen proposer used when ``proposals`` is None
-            (default :class:`~vzgym.envs.svg.bots.ProposerBot`).
+            (default :class:`~vzgym.envs.svg.bots.ScriptedProposer`).
         proposals: a fixed pool (``Proposal``, dicts or six-tag texts) to draw
             from with the env RNG instead of asking a proposer.
-        solver_call: the frozen solver (default :class:`~vzgym.envs.svg.bots.SolverBot`).
+        solver_call: the frozen solver (default :class:`~vzgym.envs.svg.bots.ScriptedSolver`).
         solver_samples: S answers per question (default 5).
         show_hard_answer: also show the hard answer to the codegen.
         max_proposal_rounds: proposer calls allowed to collect k valid proposals.
@@ -46,7 +46,7 @@ class SVGCodegenEnv(SVGWorldEnv):
             over that many samples of ``prefilter_call`` passes
             :func:`keep_for_codegen` (MM-Zero: 4).
         prefilter_call: the codegen reference for the prefilter (default
-            :class:`~vzgym.envs.svg.bots.CodegenBot`).
+            :class:`~vzgym.envs.svg.bots.ScriptedCodegen`).
         filter_config: the filter thresholds.
         reward_config: codegen reward constants.
         topics, renderer, render_limits, render_workers, render_mode: as
@@ -85,13 +85,13 @@ class SVGCodegenEnv(SVGWorldEnv):
             self.proposals = [p for p in parsed if p is not None]
             if not self.proposals:
                 raise ValueError("no valid proposal in `proposals`")
-        self.proposer_call = (proposer_call or ProposerBot()) if proposals is None else None
-        self.solver_call = solver_call or SolverBot()
+        self.proposer_call = (proposer_call or ScriptedProposer()) if proposals is None else None
+        self.solver_call = solver_call or ScriptedSolver()
         self.solver_samples = solver_samples
         self.show_hard_answer = show_hard_answer
         self.max_proposal_rounds = max_proposal_rounds
         self.prefilter_samples = prefilter_samples
-        self.prefilter_call = (prefilter_call or CodegenBot()) if prefilter_samples else None
+        self.prefilter_call = (prefilter_call or ScriptedCodegen()) if prefilter_samples else None
         self.filter_config = filter_config
         self.reward_config = reward_config
         self._items: dict[AgentID, Proposal] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from vzgym.core.facts import Stat
 from vzgym.envs.base import AgentID, Observation, StepResult
 from vzgym.envs.svg.base import SVGWorldEnv, resolve_batch_size, svg_facts
-from vzgym.envs.svg.bots import CodegenBot, SolverBot
+from vzgym.envs.svg.bots import ScriptedCodegen, ScriptedSolver
 from vzgym.envs.svg.metrics import batch_metrics
 from vzgym.envs.svg.parsing import parse_proposal
 from vzgym.envs.svg.rewards import ProposerRewardConfig, SampleOutcome, proposer_rewards
@@ -32,8 +32,8 @@ class SVGProposeEnv(SVGWorldEnv):
     Args:
         batch_size: k (agents ``proposer_0 .. proposer_{k-1}``); ``num_proposals``
             is its older name.
-        codegen_call: the frozen codegen (default :class:`~vzgym.envs.svg.bots.CodegenBot`).
-        solver_call: the frozen solver (default :class:`~vzgym.envs.svg.bots.SolverBot`).
+        codegen_call: the frozen codegen (default :class:`~vzgym.envs.svg.bots.ScriptedCodegen`).
+        solver_call: the frozen solver (default :class:`~vzgym.envs.svg.bots.ScriptedSolver`).
         codegen_samples: N SVGs per proposal (MM-Zero: 4).
         solver_samples: S answers per question and image (default 5).
         topics: the seed topics (default: MM-Zero's eight).
@@ -66,8 +66,8 @@ class SVGProposeEnv(SVGWorldEnv):
     ):
         batch_size = resolve_batch_size(batch_size, num_proposals, "num_proposals")
         super().__init__(batch_size, topics, renderer, render_limits, render_workers, render_mode)
-        self.codegen_call = codegen_call or CodegenBot()
-        self.solver_call = solver_call or SolverBot()
+        self.codegen_call = codegen_call or ScriptedCodegen()
+        self.solver_call = solver_call or ScriptedSolver()
         self.codegen_samples = codegen_samples
         self.solver_samples = solver_samples
         self.reward_config = reward_config

@@ -18,7 +18,7 @@ from vzgym.core.facts import Stat
 from vzgym.envs.base import AgentID, Observation, StepResult
 from vzgym.envs.svg.answers import answers_equivalent
 from vzgym.envs.svg.base import SVGWorldEnv, resolve_batch_size, svg_facts
-from vzgym.envs.svg.bots import CodegenBot, ProposerBot, SolverBot
+from vzgym.envs.svg.bots import ScriptedCodegen, ScriptedProposer, ScriptedSolver
 from vzgym.envs.svg.filters import FilterConfig, silver_label
 from vzgym.envs.svg.metrics import batch_metrics
 from vzgym.envs.svg.parsing import Proposal, parse_solver_answer
@@ -47,10 +47,10 @@ class SVGSolveEnv(SVGWorldEnv):
     Args:
         batch_size: k (agents ``solver_0 .. solver_{k-1}``); ``num_items`` is its
             older name.
-        proposer_call: the frozen proposer (default :class:`~vzgym.envs.svg.bots.ProposerBot`).
-        codegen_call: the frozen codegen (default :class:`~vzgym.envs.svg.bots.CodegenBot`).
+        proposer_call: the frozen proposer (default :class:`~vzgym.envs.svg.bots.ScriptedProposer`).
+        codegen_call: the frozen codegen (default :class:`~vzgym.envs.svg.bots.ScriptedCodegen`).
         label_call: the solver whose ``label_samples`` answers give the silver
-            label (default :class:`~vzgym.envs.svg.bots.SolverBot`; in self-play
+            label (default :class:`~vzgym.envs.svg.bots.ScriptedSolver`; in self-play
             the frozen previous solver).
         items: a fixed pool of :class:`SolveItem` to draw from instead of building.
         label_samples: answers per question for the silver label (MM-Zero: 10).
@@ -92,9 +92,9 @@ class SVGSolveEnv(SVGWorldEnv):
         self.items = list(items) if items is not None else None
         if self.items is not None and not self.items:
             raise ValueError("`items` is empty")
-        self.proposer_call = proposer_call or ProposerBot()
-        self.codegen_call = codegen_call or CodegenBot()
-        self.label_call = label_call or SolverBot()
+        self.proposer_call = proposer_call or ScriptedProposer()
+        self.codegen_call = codegen_call or ScriptedCodegen()
+        self.label_call = label_call or ScriptedSolver()
         self.label_samples = label_samples
         self.max_build_rounds = max_build_rounds
         self.candidates_per_round = candidates_per_round or 2 * batch_size
