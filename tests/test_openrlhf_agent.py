@@ -2,7 +2,8 @@
 
 Needs ``openrlhf`` installed without its GPU dependencies
 (``scripts/install-openrlhf-nodeps.sh``).  The engine is
-:class:`~vzgym.trainers.openrlhf.engine_shim.TransformersEngine` (vzgym's tiny model).
+:class:`openrlhf_engine_shim.TransformersEngine` (``tests/openrlhf_engine_shim.py``:
+vzgym's tiny model; test support, not product code).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ from openrlhf.utils.agent import (  # noqa: E402
     MultiTurnAgentExecutor,
     SingleTurnAgentExecutor,
 )
+from openrlhf_engine_shim import (  # noqa: E402
+    CompletionOutput,
+    Logprob,
+    RequestOutput,
+    SamplingParams,
+    TransformersEngine,
+)
 
 from vzgym.agents.base import Completion, Policy  # noqa: E402
 from vzgym.agents.hf_policy import check_image_placeholders  # noqa: E402
@@ -35,13 +43,6 @@ from vzgym.rollout.runner import PolicyMap, RolloutConfig, RolloutRunner, SeatPo
 from vzgym.rollout.writer import TrajectoryWriter  # noqa: E402
 from vzgym.trainers.advantages import AdvSample, GroupNorm  # noqa: E402
 from vzgym.trainers.openrlhf.dataset import GameRow  # noqa: E402
-from vzgym.trainers.openrlhf.engine_shim import (  # noqa: E402
-    CompletionOutput,
-    Logprob,
-    RequestOutput,
-    SamplingParams,
-    TransformersEngine,
-)
 
 AGENT_FILE = Path(__file__).resolve().parents[1] / "vzgym" / "trainers" / "openrlhf" / "agent.py"
 ENV = "spy-clevr"

@@ -114,6 +114,7 @@ def test_a_failed_game_does_not_stop_the_batch(tmp_path):
 
 def test_turns_with_invalid_rewards_are_not_trainable(tmp_path):
     from vzgym.agents.scripted_svg import ScriptedProposer
+    from vzgym.rollout.seating import PolicyCall
 
     class CodegenDown(Policy):
         """A codegen whose server is down: every call fails."""
@@ -122,7 +123,10 @@ def test_turns_with_invalid_rewards_are_not_trainable(tmp_path):
             raise ConnectionError("codegen server down")
 
     config = RolloutConfig(
-        "svg-propose", {"num_proposals": 2, "codegen_policy": CodegenDown()}, games=1, group=1
+        "svg-propose",
+        {"num_proposals": 2, "codegen_call": PolicyCall(CodegenDown())},
+        games=1,
+        group=1,
     )
     run_rollouts(config, PolicyMap(SeatPolicy("p", ScriptedProposer())), str(tmp_path))
     rows = read_trajectories(tmp_path).to_pylist()

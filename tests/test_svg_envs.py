@@ -27,6 +27,7 @@ from vzgym.envs.svg import (
     parse_proposal,
 )
 from vzgym.render import SVGRenderer
+from vzgym.rollout.seating import PolicyCall
 from vzgym.utils import check_env
 from vzgym.utils.env_checker import _fingerprint
 
@@ -189,7 +190,7 @@ def test_propose_env_rewards_and_infos(renderer: SVGRenderer) -> None:
 
 
 def test_propose_env_survives_failing_policies(renderer: SVGRenderer) -> None:
-    env = SVGProposeEnv(num_proposals=2, codegen_policy=Exploding(), renderer=renderer)
+    env = SVGProposeEnv(num_proposals=2, codegen_call=PolicyCall(Exploding()), renderer=renderer)
     obs, _ = env.reset(seed=0)
     _, rewards, _, _, infos = env.step(_bot_actions(obs, ScriptedProposer()))
     assert infos["proposer_0"]["render_statuses"] == ["policy_error"] * 4
@@ -197,7 +198,7 @@ def test_propose_env_survives_failing_policies(renderer: SVGRenderer) -> None:
     # an infrastructure failure is not a score: reward 0, flagged invalid
     assert rewards == {"proposer_0": 0.0, "proposer_1": 0.0}
     assert infos["proposer_0"]["reward_valid"] is False
-    env = SVGProposeEnv(num_proposals=2, solver_policy=Exploding(), renderer=renderer)
+    env = SVGProposeEnv(num_proposals=2, solver_call=PolicyCall(Exploding()), renderer=renderer)
     obs, _ = env.reset(seed=0)
     _, rewards, _, _, infos = env.step(_bot_actions(obs, ScriptedProposer()))
     assert infos["proposer_0"]["metrics"]["propose/count/solver_failed_images"] > 0
@@ -258,7 +259,7 @@ def test_codegen_env_fixed_pool_show_answer_and_prefilter(renderer: SVGRenderer)
     env = SVGCodegenEnv(
         num_items=2,
         prefilter_samples=4,
-        prefilter_policy=ScriptedCodegen(fail_rate=0.5),
+        prefilter_call=ScriptedCodegen(fail_rate=0.5),
         renderer=renderer,
     )
     obs, infos = env.reset(seed=0)
@@ -271,7 +272,7 @@ def test_codegen_env_fixed_pool_show_answer_and_prefilter(renderer: SVGRenderer)
 
 
 def test_codegen_env_with_failing_proposer_has_no_agents(renderer: SVGRenderer) -> None:
-    env = SVGCodegenEnv(num_items=2, proposer_policy=Exploding(), renderer=renderer)
+    env = SVGCodegenEnv(num_items=2, proposer_call=PolicyCall(Exploding()), renderer=renderer)
     obs, infos = env.reset(seed=0)
     assert obs == {} and infos["codegen_0"]["active"] is False
     assert infos["codegen_0"]["build"]["policy_errors"] == 6  # 3 rounds x 2
@@ -363,3 +364,83 @@ def test_renderer_failure_is_a_status_not_a_score() -> None:
     assert rewards["codegen_1"] == pytest.approx(-0.5) and infos["codegen_1"]["reward_valid"]
     assert infos["codegen_0"]["metrics"]["codegen/render/service_error"] == 0.5
     env.close()
+
+
+def test_batch_size_is_one_name_and_old_names_still_work(renderer: SVGRenderer) -> None:
+    for cls, old in ((SVGProposeEnv, "num_proposals"), (SVGCodegenEnv, "num_items")):
+        env = cls(batch_size=3, renderer=renderer)
+        assert env.batch_size == 3 and len(env.possible_agents) == 3
+        with pytest.warns(DeprecationWarning, match="batch_size"):
+            legacy = cls(**{old: 2}, renderer=renderer)
+        assert legacy.batch_size == 2 and len(legacy.possible_agents) == 2
+    assert SVGSolveEnv(batch_size=5, renderer=renderer).candidates_per_round == 10
+
+
+def test_svg_envs_declare_stats_plots_and_score_each_seat(renderer: SVGRenderer) -> None:
+    import vzgym
+
+    for env_id, cls, phase, bot in (
+        ("svg-propose", SVGProposeEnv, "propose", ScriptedProposer()),
+        ("svg-codegen", SVGCodegenEnv, "codegen", ScriptedCodegen(0.3)),
+        ("svg-solve", SVGSolveEnv, "solve", ScriptedSolver()),
+    ):
+        facts = vzgym.registry().spec(env_id).facts
+        assert facts is cls.facts and not facts.staged
+        keys = [s.key for s in facts.stats]
+        assert f"{phase}/difficulty" in keys and f"{phase}/render_success" in keys
+        assert facts.stat(f"{phase}/render_success").agg == "rate"
+        assert any("game/*/difficulty" in p.keys for p in facts.plots)
+        assert facts.view == "vzgym.envs.svg.view:svg_view"
+        env = cls(batch_size=3, renderer=renderer)
+        obs, _ = env.reset(seed=4)
+        assert env.outcome() is None  # not finished
+        _, rewards, _, _, infos = env.step(_bot_actions(obs, bot))
+        game = infos[next(iter(infos))]["game"]
+        metrics = infos[next(iter(infos))]["metrics"]
+        assert game and all(game[k] == metrics[k] for k in game) and set(game) <= set(keys)
+        assert facts.aggregate([game, game]) == pytest.approx(game)
+        outcome = env.outcome()
+        assert outcome is not None and dict(outcome.scores) == rewards
+        assert all(list(members) == [team] for team, members in outcome.teams.items())
+        assert set(outcome.roles.values()) == {env._role}
+        best = max(rewards.values())
+        expected = [a for a, r in rewards.items() if r == best]
+        assert outcome.winners == ([] if len(expected) == len(rewards) > 1 else expected)
+        env.reset(seed=5)
+        assert env.outcome() is None  # a new episode forgets the last one's scores
+        env.close()
+    assert "propose/diversity_penalty" in [s.key for s in SVGProposeEnv.facts.stats]
+
+
+def test_seats_resting_on_a_failed_role_call_have_no_score(renderer: SVGRenderer) -> None:
+    env = SVGProposeEnv(batch_size=2, codegen_call=PolicyCall(Exploding()), renderer=renderer)
+    obs, _ = env.reset(seed=0)
+    env.step(_bot_actions(obs, ScriptedProposer()))
+    assert env.outcome() is None  # every score rests on the failed codegen
+
+
+def test_role_calls_failed_and_missing_samples_count_as_errors(renderer: SVGRenderer) -> None:
+    def flaky(observations, n, max_new_tokens):
+        """Half of each row fails, and the last observation gets no answers at all."""
+        good = ScriptedCodegen(fail_rate=0.0)(observations, n, max_new_tokens)
+        return [[t if k % 2 == 0 else None for k, t in enumerate(row)] for row in good[:-1]]
+
+    env = SVGProposeEnv(batch_size=3, codegen_call=flaky, codegen_samples=2, renderer=renderer)
+    obs, _ = env.reset(seed=1)
+    _, _, _, _, infos = env.step(_bot_actions(obs, ScriptedProposer()))
+    assert infos["proposer_0"]["render_statuses"] == ["ok", "policy_error"]
+    assert infos["proposer_2"]["render_statuses"] == ["policy_error"] * 2
+    assert infos["proposer_0"]["metrics"]["propose/count/codegen_errors"] == 1 + 1 + 2
+
+
+def test_svg_envs_import_no_agents_and_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vzgym.envs.svg, vzgym.envs.svg.bots; "
+        "bad = [m for m in sys.modules if m.startswith('vzgym.agents') or m == 'torch']; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

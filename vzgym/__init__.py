@@ -39,4 +39,18 @@ def _mirror_builtin_envs() -> None:
     builtin_envs.register_envs(register=register)
 
 
+def _trainer_setup() -> Any:
+    from vzgym.trainers import setup
+
+    return setup
+
+
+def _install_config_checks() -> None:
+    """Let :mod:`vzgym.config` check the trainer's settings without importing the trainers."""
+    from vzgym.config.validate import install_trainer_setup
+
+    install_trainer_setup(_trainer_setup)
+
+
 _mirror_builtin_envs()
+_install_config_checks()

@@ -261,33 +261,27 @@ def _resolve_config(
 
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
     """``--run-dir``, else ``logging.run_dir`` filled in (with ``--resume``: the newest match)."""
-    import glob
-
     from vzgym.config import format_run_dir
+    from vzgym.rundir import RunDirError, newest_run
 
     if run_dir:
         return Path(run_dir)
     if resume:
-        pattern = config.logging.run_dir.format(env=config.env.id.replace("/", "_"), time="*")
-        found = sorted(map(Path, glob.glob(pattern)), key=lambda p: p.stat().st_mtime)
-        if not found:
-            raise click.ClickException(f"--resume: no run matches {pattern}; give --run-dir")
-        return found[-1]
+        try:
+            return newest_run(config.logging.run_dir, config.env.id)
+        except RunDirError as exc:
+            raise click.ClickException(str(exc)) from exc
     return _claim_dir(Path(format_run_dir(config)))
 
 
 def _claim_dir(path: Path) -> Path:
-    """Create ``path`` (or ``path-2``, ``path-3`` ... if taken): two runs started in the
-    same second never share a run dir."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for k in range(1, 1000):
-        candidate = path if k == 1 else path.with_name(f"{path.name}-{k}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise click.ClickException(f"no free run dir next to {path}")
+    """:func:`vzgym.rundir.claim_dir` with its error as a CLI error."""
+    from vzgym.rundir import RunDirError, claim_dir
+
+    try:
+        return claim_dir(path)
+    except RunDirError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command("train")
@@ -386,6 +380,7 @@ def mm_zero_command(
     """MM-Zero: Proposer -> CodeGen -> Solver per iteration, each from its last version."""
     from vzgym.config import format_run_dir
     from vzgym.registration import UnknownEnvError
+    from vzgym.rundir import already_holds_message, holds_files
     from vzgym.trainers.mmzero import run_mm_zero
 
     if iterations < 1:
@@ -394,10 +389,8 @@ def mm_zero_command(
     config = _resolve_config(config_path, overrides, flags)
     if run_dir:
         out = Path(run_dir)
-        if out.exists() and any(out.iterdir()) and not resume:
-            raise click.ClickException(
-                f"run dir {out} already holds a run; pass --resume to continue it"
-            )
+        if holds_files(out) and not resume:
+            raise click.ClickException(already_holds_message(out))
     elif resume:
         raise click.ClickException("--resume needs --run-dir")
     else:  # logging.run_dir with {env} = "mm-zero": runs/mm-zero-<time> by default

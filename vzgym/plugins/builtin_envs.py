@@ -22,7 +22,7 @@ def register_envs(register: Any) -> None:
         description="Who-Is-the-Spy over image pairs from a folder (Vision-Zero dataset layout).",
         scripted_policy="vzgym.envs.spy.bots:ScriptedSpyPolicy",
     )
-    svg_bots = "vzgym.agents.scripted_svg:ScriptedSVGPolicy"
+    svg_bots = "vzgym.envs.svg.bots:ScriptedSVGPolicy"
     register(
         "svg-propose",
         "vzgym.envs.svg:SVGProposeEnv",

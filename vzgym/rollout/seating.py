@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from vzgym.core.policy import Policy
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Policy, SamplingParams
 from vzgym.rollout.runner import PolicyMap, SeatPolicy
+
+
+class PolicyCall:
+    """A policy as a role an env consults itself (:data:`vzgym.envs.svg.roles.RoleCall`).
+
+    ``call(observations, n, max_new_tokens)`` returns ``n`` texts per observation;
+    a completion whose ``finish_reason`` is ``"error"`` becomes None (a failed sample).
+    """
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.name = policy.name
+
+    def __call__(
+        self, observations: Sequence[Observation], n: int, max_new_tokens: int
+    ) -> list[list[str | None]]:
+        """Ask the policy once for the whole batch."""
+        sampling = SamplingParams(n=n, max_new_tokens=max_new_tokens)
+        result = self.policy.generate(list(observations), sampling)
+        return [[c.text if c.finish_reason != "error" else None for c in row] for row in result]
 
 
 def parse_role_specs(items: Iterable[str]) -> dict[str, str]:
@@ -31,8 +52,9 @@ def build_policy_map(
     """Seat policies for ``env_id``.
 
     ``policy`` plays every seat unless ``role_policies`` names another for a role.
-    A role the env fills itself (its constructor takes ``<role>_policy``, as the
-    SVG envs do for the frozen roles) is handed to ``env_kwargs`` instead.  Roles
+    A role the env consults itself (its constructor takes ``<role>_call``, as the
+    SVG envs do for the frozen roles) is handed to ``env_kwargs`` instead, as a
+    :class:`PolicyCall`: the env gets a callable, never the policy.  Roles
     in ``frozen`` (``"*"`` = all) play but are not trained.  Specs are strings
     such as ``"tiny"``, ``"hf:/models/x"``, ``"scripted"``; built policies pass through.
     """
@@ -57,8 +79,8 @@ def build_policy_map(
     by_role: dict[str, SeatPolicy] = {}
     for role, spec in (role_policies or {}).items():
         role_name, role_policy = build(spec)
-        if f"{role}_policy" in params and env_kwargs is not None:
-            env_kwargs[f"{role}_policy"] = role_policy
+        if f"{role}_call" in params and env_kwargs is not None:
+            env_kwargs[f"{role}_call"] = PolicyCall(role_policy)
         else:
             trainable = role not in frozen and "*" not in frozen
             by_role[role] = SeatPolicy(role_name, role_policy, trainable=trainable)

@@ -38,6 +38,8 @@ from typing import Any
 import torch
 
 from vzgym.core.policy import SamplingParams
+from vzgym.rundir import already_holds_message, holds_run
+from vzgym.rundir import lock_run_dir as _lock_run_dir
 from vzgym.trainers.checkpoint import (
     latest_checkpoint,
     load_trainer_state,
@@ -125,12 +127,8 @@ class LocalGRPOTrainer:
 
         self.config = config
         self.run_dir = Path(run_dir)
-        used = any((self.run_dir / name).exists() for name in _RUN_FILES)
-        if used and not resume:
-            raise ValueError(
-                f"run dir {self.run_dir} already holds a run; pass --resume to continue it "
-                "or choose another --run-dir"
-            )
+        if holds_run(self.run_dir) and not resume:
+            raise ValueError(f"{already_holds_message(self.run_dir)} or choose another --run-dir")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock = _lock_run_dir(self.run_dir)
         if resume:
@@ -526,37 +524,11 @@ def _borrow(policy: Any, model: Any) -> Any:
     return other
 
 
-#: Files that mean a run dir already holds a run.
-_RUN_FILES = ("metrics.jsonl", "checkpoints", "rollouts", "config.toml")
 #: Config keys a resumed run may change (dotted prefixes); anything else must match.
 RESUME_MAY_CHANGE = (
     "trainer.steps", "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.device",
     "logging.",
 )  # fmt: skip
-
-
-_LOCKED: dict[str, Any] = {}  # run dirs this process holds: path -> open lock file
-
-
-def _lock_run_dir(run_dir: Path) -> Any:
-    """Hold an exclusive lock on ``run_dir`` for this process (released when it exits).
-
-    Another process training in the same dir is refused; this process may build
-    several trainers on it one after another (resume in the same Python session).
-    """
-    import fcntl
-
-    key = str(run_dir.resolve())
-    if key in _LOCKED:
-        return _LOCKED[key]
-    handle = open(run_dir / ".vzgym.lock", "a")  # noqa: SIM115 - held for the process's life
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ValueError(f"run dir {run_dir} is in use by another vzgym process") from None
-    _LOCKED[key] = handle
-    return handle
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Shared machinery of the SVG question world envs.
 
-Observation builders for the three roles, the renderer handle, batched policy
-calls and the codegen -> render -> solver pipeline.  The envs in
-:mod:`vzgym.envs.svg.envs` only decide who is trained and which reward applies.
+Observation builders for the three roles, the renderer handle and the
+render -> solver judgement.  The envs (:mod:`.propose`, :mod:`.codegen`,
+:mod:`.solve` over :mod:`.base`) only decide who is trained and which reward applies.
 
-Failure handling: a policy that raises (or returns completions with
-``finish_reason == "error"``) yields *error* completions that are counted in
+The roles an env does not train are :data:`~vzgym.envs.svg.roles.RoleCall`
+callables (no policy, no model call here).  Failure handling: a role call that
+raises (or returns None for a sample) yields *failed* samples that are counted in
 ``infos`` (``policy_errors``) and never parsed into answers; a renderer that
 raises gives every item of that batch the status ``"service_error"``, and a
 codegen sample whose policy call failed has render status ``"policy_error"``.  Both
@@ -20,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vzgym.agents.base import Completion, Policy, SamplingParams
 from vzgym.envs.base import MultiAgentEnv, Observation, text_message
 from vzgym.envs.svg.answers import match_share, self_consistency
 from vzgym.envs.svg.parsing import Proposal, SVGExtract, extract_svg, parse_solver_answer
+from vzgym.envs.svg.roles import RoleCall, ask
 from vzgym.envs.svg.topics import (
     CODEGEN_SYSTEM,
     PROPOSER_SYSTEM,
@@ -132,45 +133,15 @@ def solver_observation(
     )
 
 
-# -- policy calls ---------------------------------------------------------------
+# -- answers ----------------------------------------------------------------------
 
 
-def generate(
-    policy: Policy, observations: Sequence[Observation], n: int, max_new_tokens: int = 4096
-) -> tuple[list[list[Completion]], int]:
-    """Call ``policy`` once on all observations; return completions and the error count.
-
-    Exceptions become ``n`` error completions per observation; missing
-    completions are padded with error completions.
-    """
-    if not observations:
-        return [], 0
-    try:
-        result = policy.generate(
-            list(observations), SamplingParams(n=n, max_new_tokens=max_new_tokens)
-        )
-    except Exception as exc:  # noqa: BLE001 - a policy failure is a status
-        logger.warning("policy %s failed: %r", getattr(policy, "name", policy), exc)
-        err = Completion("", finish_reason="error", meta={"error": repr(exc)})
-        return [[err] * n for _ in observations], n * len(observations)
-    out: list[list[Completion]] = []
-    errors = 0
-    for i in range(len(observations)):
-        row = list(result[i]) if i < len(result) else []
-        row = row[:n] + [Completion("", finish_reason="error", meta={"error": "missing"})] * (
-            n - len(row)
-        )
-        errors += sum(c.finish_reason == "error" for c in row)
-        out.append(row)
-    return out, errors
-
-
-def completion_answers(completions: Sequence[Completion]) -> list[str | None] | None:
-    """Return the boxed answers of non-error completions; None when all of them errored."""
-    usable = [c for c in completions if c.finish_reason != "error"]
+def completion_answers(texts: Sequence[str | None]) -> list[str | None] | None:
+    """Return the boxed answers of the samples that did not fail; None when all of them failed."""
+    usable = [t for t in texts if t is not None]
     if not usable:
         return None
-    return [parse_solver_answer(c.text).answer for c in usable]
+    return [parse_solver_answer(t).answer for t in usable]
 
 
 # -- rendering ------------------------------------------------------------------
@@ -277,7 +248,7 @@ class ImageJudgement:
 
     ``solvability`` is ``s`` (share of easy answers equal to the proposer's
     easy answer); ``consistency`` is ``c`` on the hard question (None when no
-    answer was valid); ``solver_failed`` when every solver completion errored.
+    answer was valid); ``solver_failed`` when every solver sample failed.
     """
 
     easy_answers: list[str | None] = field(default_factory=list)
@@ -290,16 +261,16 @@ class ImageJudgement:
 
 def judge_images(
     env: MultiAgentEnv,
-    solver: Policy,
+    solver: RoleCall,
     items: Sequence[tuple[Proposal, Any]],
     easy_samples: int,
     hard_samples: int,
 ) -> tuple[list[ImageJudgement], int]:
     """Ask ``solver`` the easy and hard question about every (proposal, image).
 
-    One ``generate`` call when ``easy_samples == hard_samples`` (else one per
+    One call when ``easy_samples == hard_samples`` (else one per
     question kind).  Seeds come from ``env.np_random`` in item order.
-    Returns the judgements and the number of errored solver completions.
+    Returns the judgements and the number of failed solver samples.
     """
     if not items:
         return [], 0
@@ -313,11 +284,11 @@ def judge_images(
             solver_observation(f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2)
         )
     if easy_samples == hard_samples:
-        comps, errors = generate(solver, easy_obs + hard_obs, easy_samples, 2048)
+        comps, errors = ask(solver, easy_obs + hard_obs, easy_samples, 2048)
         easy_c, hard_c = comps[: len(items)], comps[len(items) :]
     else:
-        easy_c, e1 = generate(solver, easy_obs, easy_samples, 2048)
-        hard_c, e2 = generate(solver, hard_obs, hard_samples, 2048)
+        easy_c, e1 = ask(solver, easy_obs, easy_samples, 2048)
+        hard_c, e2 = ask(solver, hard_obs, hard_samples, 2048)
         errors = e1 + e2
     out = []
     for (proposal, _), ec, hc in zip(items, easy_c, hard_c):

@@ -7,7 +7,6 @@ engines and DeepSpeed actors.  Pieces:
 * :mod:`~vzgym.trainers.openrlhf.executor` / :mod:`~vzgym.trainers.openrlhf.agent`: the
   ``AgentExecutor`` OpenRLHF loads with ``--train.agent_func_path``;
 * :mod:`~vzgym.trainers.openrlhf.launch`: :func:`prepare_openrlhf_run` and :func:`launch`;
-* :mod:`~vzgym.trainers.openrlhf.engine_shim`: a CPU stand-in for OpenRLHF's vLLM engine.
 
 Importing this package imports neither OpenRLHF nor torch.  Design: docs/openrlhf-design.md.
 """
