@@ -96,3 +96,76 @@ def eval_command(
     format_summary(result.summary, click.echo)
     if out_dir:
         click.echo(f"summary: {out_dir}/summary.json; trajectories: {out_dir}/trajectories/")
+
+
+@click.command("serve")
+@click.argument("model")
+@click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True,
+    help="Address to listen on (loopback by default: the server has no authentication).",
+)  # fmt: skip
+@click.option("--model-name", default="vzgym", show_default=True,
+              help="The model id clients must send ('model' field).")  # fmt: skip
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA if present).")
+@click.option("--max-prompt-tokens", type=int, default=None, help="Longest prompt accepted.")
+def serve_command(
+    model: str,
+    port: int,
+    host: str,
+    model_name: str,
+    device: str | None,
+    max_prompt_tokens: int | None,
+) -> None:
+    """Serve MODEL (tiny, hf:DIR, a run dir or a checkpoint) as an OpenAI-compatible API.
+
+    Endpoints: POST /v1/chat/completions (text and base64 data-URL images),
+    GET /v1/models, GET /health.  For benchmark harnesses (lmms-eval's
+    openai_compatible model, VLMEvalKit's API mode): see docs/evaluation.md.
+    Stop with Ctrl-C.
+    """
+    import signal
+    import threading
+
+    from vzgym.agents.openai_server import serve_policy
+    from vzgym.eval.specs import resolve_model_dir
+
+    if not 0 <= port <= 65535:
+        raise click.ClickException(f"--port must be in 0..65535, got {port}")
+    try:
+        resolved = resolve_model_dir(model) if model not in ("tiny", "tiny:") else None
+        if resolved is None and model not in ("tiny", "tiny:"):
+            raise ValueError(
+                f"cannot serve {model!r}: give 'tiny', hf:DIR, a model folder, a run dir or "
+                "a checkpoint dir"
+            )
+        from vzgym.eval.specs import ResolvedModel, load_model_policy
+
+        if resolved is None:
+            from vzgym.agents.tiny_model import default_model_dir
+
+            resolved = ResolvedModel(default_model_dir(), None)
+        options = {"device": device, "max_prompt_tokens": max_prompt_tokens}
+        policy = load_model_policy(resolved, **{k: v for k, v in options.items() if v})
+        server, url = serve_policy(policy, host=host, port=port, model_name=model_name)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"serving {resolved.path} as model {model_name!r} at {url}", nl=True)
+    sys_stdout_flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        click.echo("server stopped")
+
+
+def sys_stdout_flush() -> None:
+    """Flush stdout (a parent process waits for the URL line)."""
+    import sys
+
+    sys.stdout.flush()
