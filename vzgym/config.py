@@ -186,6 +186,8 @@ class TrainerConfig:
         lr_schedule: ``"constant"``, ``"linear"`` (decay to 0) or ``"cosine"`` (to 0)
             over the run's steps, after ``warmup_steps`` of linear warm-up from 0.
         warmup_steps: training steps of linear learning-rate warm-up.
+        eval_every: every this many steps, play ``eval.games`` held-out games of the
+            current model against ``eval.opponent`` and log ``eval/*`` (0 = never).
     """
 
     backend: str = "local"
@@ -211,6 +213,20 @@ class TrainerConfig:
     device: str = "auto"
     lr_schedule: str = "constant"
     warmup_steps: int = 0
+    eval_every: int = 0
+
+
+@dataclass
+class EvaluationConfig:
+    """Evaluation during training (``trainer.eval_every``; see docs/evaluation.md).
+
+    Attributes:
+        games: games per evaluation (every seed played once per seating).
+        opponent: the fixed opponent's policy spec; ``""`` = the starting model.
+    """
+
+    games: int = 16
+    opponent: str = ""
 
 
 @dataclass
@@ -244,6 +260,7 @@ class RunConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    eval: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 SECTIONS: dict[str, type] = {
@@ -252,6 +269,7 @@ SECTIONS: dict[str, type] = {
     "sampling": SamplingConfig,
     "trainer": TrainerConfig,
     "logging": LoggingConfig,
+    "eval": EvaluationConfig,
 }
 
 BACKENDS = ("local", "openrlhf")
@@ -585,7 +603,7 @@ def validate(config: RunConfig) -> RunConfig:
     for name in ("steps", "games_per_step", "group_size", "grad_accum", "micro_batch_size"):
         value = getattr(tr, name)
         _need(value >= 1, f"trainer.{name} must be >= 1, got {value}")
-    for name in ("checkpoint_every", "keep_checkpoints", "seed"):
+    for name in ("checkpoint_every", "keep_checkpoints", "seed", "eval_every"):
         value = getattr(tr, name)
         _need(value >= 0, f"trainer.{name} must be >= 0, got {value}")
     _need(math.isfinite(tr.lr) and tr.lr > 0.0, f"trainer.lr must be > 0, got {tr.lr}")
@@ -610,6 +628,7 @@ def validate(config: RunConfig) -> RunConfig:
         bool(_DEVICE_RE.match(tr.device)),
         f"trainer.device must be auto, cpu, mps, cuda or cuda:N, got {tr.device!r}",
     )
+    _need(config.eval.games >= 1, f"eval.games must be >= 1, got {config.eval.games}")
     _validate_advantages(config)
     from vzgym.registration import facts_of
     from vzgym.trainers.phase import make_phase_controller, stage_pair
