@@ -169,3 +169,72 @@ def sys_stdout_flush() -> None:
     import sys
 
     sys.stdout.flush()
+
+
+@click.command("arena")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("policies", nargs=-1)
+@click.option("--env", "env_id", default=None, help="Env id (default: the run's).")
+@click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
+@click.option("--games", type=int, default=8, show_default=True, help="Games per pair.")
+@click.option("--base/--no-base", default=True, help="Include the run's starting model.")
+@click.option("--scripted/--no-scripted", default=True, help="Include the game's scripted bot.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Default: RUN_DIR/arena.")  # fmt: skip
+@click.option("--max-new-tokens", type=int, default=64, show_default=True)
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+def arena_command(
+    run_dir: str,
+    policies: tuple[str, ...],
+    env_id: str | None,
+    options: tuple[str, ...],
+    games: int,
+    base: bool,
+    scripted: bool,
+    out_dir: str | None,
+    max_new_tokens: int,
+    temperature: float,
+) -> None:
+    """Rate a run's checkpoints, its base model, the scripted bot and POLICIES with openskill.
+
+    Every pair plays --games held-out games with seats swapped (as `vzgym eval`);
+    pairs already played are kept in OUT/pairs/, so after a new checkpoint only the
+    new games are played.  Writes OUT/arena.json and OUT/arena.png (rating vs step).
+    """
+    from pathlib import Path
+
+    from vzgym.cli import parse_options
+    from vzgym.eval.arena import play_arena, plot_arena, run_entrants, run_env
+    from vzgym.registration import get_registry
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise click.ClickException(f"no run dir {run_dir}")
+    if games < 1:
+        raise click.ClickException(f"--games must be >= 1, got {games}")
+    try:
+        env, env_kwargs = run_env(run)
+        env = env_id or env
+        env_kwargs = parse_options(options) if env_id else {**env_kwargs, **parse_options(options)}
+        extra = list(policies)
+        has_bot = get_registry().spec(env).scripted_policy is not None
+        if scripted and has_bot and "scripted" not in extra:
+            extra.append("scripted")
+        entrants = run_entrants(run, base, extra)
+        out = Path(out_dir) if out_dir else run / "arena"
+        sampling = _sampling(temperature, 1.0, max_new_tokens, 0)
+        arena = play_arena(
+            entrants, env, env_kwargs, out, games, sampling,  # type: ignore[arg-type]
+            log=lambda m: click.echo(m, err=True),
+        )  # fmt: skip
+        plot = plot_arena(arena, out / "arena.png")
+    except (ValueError, KeyError, OSError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from exc
+    click.echo(f"{'policy':<24} {'step':>5} {'rating':>8} {'sigma':>7} {'mu-3s':>7} {'games':>6}")
+    for row in arena["ratings"]:
+        step = "" if row["step"] is None else str(row["step"])
+        click.echo(
+            f"{row['name'][:24]:<24} {step:>5} {row['mu']:8.2f} {row['sigma']:7.2f} "
+            f"{row['ordinal']:7.2f} {row['games']:6d}"
+        )
+    click.echo(f"arena: {out / 'arena.json'}; plot: {plot}")

@@ -10,7 +10,7 @@ from vzgym.plugins.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: Any) -> None:
     """Attach commands that live outside :mod:`vzgym.cli`."""
-    from vzgym.eval.commands import eval_command, serve_command
+    from vzgym.eval.commands import arena_command, eval_command, serve_command
     from vzgym.render.command import render_command
     from vzgym.view.command import view_command
 
@@ -18,3 +18,4 @@ def register_commands(cli: Any) -> None:
     cli.add_command(view_command)
     cli.add_command(eval_command)
     cli.add_command(serve_command)
+    cli.add_command(arena_command)
