@@ -161,14 +161,21 @@ class Evaluation:
         return out
 
     def _env_kwargs(self) -> dict[str, Any]:
-        """Env options; roles the env plays itself (``<role>_policy``) are B's, the fixed
-        side, unless the options name them or B is the env's own scripted bot."""
+        """Env options; the roles the env consults itself (options ``<role>_policy`` or
+        ``<role>_call``) are B's, the fixed side, unless the options name them or B is the
+        env's own scripted bot (the env's defaults are those bots)."""
+        from vzgym.rollout.seating import build_policy_map
+
         kwargs = dict(self.config.env_kwargs)
-        names = self.spec.option_names() or set()
-        if self.config.vs != "scripted":
-            for name in sorted(names):
-                if name.endswith("_policy") and name not in kwargs:
-                    kwargs[name] = self.policies["B"]
+        if self.config.vs == "scripted":
+            return kwargs
+        roles: dict[str, Policy] = {}
+        for name in sorted(self.spec.option_names() or ()):
+            role, sep, kind = name.rpartition("_")
+            if sep and role and kind in ("policy", "call") and name not in kwargs:
+                roles[role] = self.policies["B"]
+        if roles:  # seating hands each to the env the way the env takes it
+            build_policy_map(self.config.env_id, self.policies["B"], roles, (), kwargs)
         return kwargs
 
     def _probe_roles(self) -> list[str]:
