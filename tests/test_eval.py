@@ -195,7 +195,7 @@ def test_a_crashed_policy_call_is_a_counted_failure(tmp_path):
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="unknown policy"):
+    with pytest.raises(ValueError, match="(?i)unknown policy"):
         run_eval(_cfg(None, policy="nosuch"))
     with pytest.raises(ValueError, match="no model, run or checkpoint"):
         run_eval(_cfg(None, policy=str(tmp_path / "runs" / "nope")))

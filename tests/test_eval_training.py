@@ -3,8 +3,8 @@
 import json
 
 from vzgym.config import load_config
-from vzgym.eval.training import evaluate_role_turn
 from vzgym.plot import plot_run
+from vzgym.trainers.evaluation import evaluate_role_turn
 from vzgym.trainers.local import LocalGRPOTrainer
 from vzgym.trainers.metrics import read_metrics
 

@@ -32,8 +32,7 @@ class Entrant:
 def run_entrants(run_dir: Path, base: bool, extra: Sequence[str]) -> list[Entrant]:
     """The run's checkpoints (and ``final/`` when it is not also a checkpoint), the base
     model (step 0) and ``extra`` specs."""
-    from vzgym.eval.specs import run_checkpoints
-    from vzgym.trainers.local import resolve_model_path
+    from vzgym.eval.specs import model_path_of, run_checkpoints
 
     models = run_checkpoints(run_dir)
     steps = {m.step for m in models if m.path.name != "final"}
@@ -48,7 +47,7 @@ def run_entrants(run_dir: Path, base: bool, extra: Sequence[str]) -> list[Entran
         raise ValueError(f"{run_dir} has no complete checkpoint and no final/ model")
     if base:
         config = _run_config(run_dir)
-        out.insert(0, Entrant("base", f"hf:{resolve_model_path(config['policy']['model'])}", 0))
+        out.insert(0, Entrant("base", f"hf:{model_path_of(config['policy']['model'])}", 0))
     for spec in extra:
         out.append(Entrant(spec, spec, None))
     return out

@@ -51,16 +51,33 @@ def _run_steps(run_dir: Path) -> int | None:
 
 
 def _adapter_base(run_dir: Path) -> Path | None:
-    from vzgym.trainers.local import resolve_model_path
-
     data = tomllib.loads((run_dir / "config.toml").read_text())
-    return resolve_model_path(str(data["policy"]["model"]))
+    return model_path_of(str(data["policy"]["model"]))
+
+
+def model_path_of(spec: str) -> Path:
+    """The local folder of a run's ``policy.model`` (``tiny``, ``hf:PATH`` or ``PATH``)."""
+    if spec in ("tiny", "tiny:"):
+        from vzgym.agents.tiny_model import default_model_dir
+
+        return default_model_dir()
+    path = Path(spec[3:] if spec.startswith("hf:") else spec).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"model {spec!r} is not a local model directory")
+    return path
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """A run's complete checkpoints, oldest first (``checkpoints/step_*`` with its
+    ``trainer_state.pt``: the trainer renames a checkpoint into place only when complete)."""
+    root = run_dir / "checkpoints"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("step_*") if (p / "trainer_state.pt").is_file())
 
 
 def run_checkpoints(run_dir: Path) -> list[ResolvedModel]:
     """Every loadable model of a run, oldest first: its checkpoints, then ``final/``."""
-    from vzgym.trainers.checkpoint import list_checkpoints
-
     out = []
     for ckpt in list_checkpoints(run_dir):
         out.append(_checkpoint_model(ckpt))

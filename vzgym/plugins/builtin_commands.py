@@ -10,7 +10,7 @@ from vzgym.plugins.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: Any) -> None:
     """Attach commands that live outside :mod:`vzgym.cli`."""
-    from vzgym.eval.commands import arena_command, eval_command, serve_command
+    from vzgym.cli_eval import arena_command, eval_command, serve_command
     from vzgym.render.command import render_command
     from vzgym.view.command import view_command
 

@@ -459,8 +459,8 @@ class LocalGRPOTrainer:
             self.phases.update(step, acc, na)
 
     def evaluate(self, done: int, force: bool = False) -> dict[str, Any]:
-        """Held-out games of the current model vs ``eval.opponent`` (see vzgym.eval.training)."""
-        from vzgym.eval.training import TrainingEvaluator
+        """Held-out games of the current model vs ``eval.opponent`` (vzgym.trainers.evaluation)."""
+        from vzgym.trainers.evaluation import TrainingEvaluator
 
         if not hasattr(self, "_evaluator"):
             self._evaluator = TrainingEvaluator(

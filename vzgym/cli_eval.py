@@ -1,4 +1,5 @@
-"""Click commands of the evaluation package: ``vzgym eval``, ``vzgym arena``, ``vzgym serve``."""
+"""Click commands of evaluation (`vzgym eval`, `vzgym arena`, `vzgym serve`), attached by the
+built-in plugin; the work is done in :mod:`vzgym.eval`."""
 
 from __future__ import annotations
 

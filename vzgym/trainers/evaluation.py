@@ -1,4 +1,5 @@
-"""Evaluation during training: the current model against a fixed opponent, logged as ``eval/*``.
+"""Evaluation during training: the current model against a fixed opponent, logged as
+``eval/*`` (the trainers' use of :mod:`vzgym.eval`).
 
 :class:`TrainingEvaluator` belongs to a trainer.  Every ``trainer.eval_every``
 steps it plays ``eval.games`` held-out games (seats swapped, :mod:`vzgym.eval.match`)
