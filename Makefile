@@ -15,7 +15,7 @@ $(PY):
 $(STAMP): | $(PY)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch torchvision
-	$(PIP) install -q -c constraints.txt -e ".[dev,svg,train,pettingzoo,logging]"
+	$(PIP) install -q -c constraints.txt -e ".[dev,svg,train,pettingzoo,logging,eval]"
 	$(PIP) install -q -c constraints.txt -e plugins/spy-edits
 	bash scripts/install-openrlhf-nodeps.sh $(PY)
 	bash scripts/install-vllm-nodeps.sh $(PY)

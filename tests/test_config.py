@@ -251,7 +251,7 @@ def test_to_dict_is_json_safe():
     d = to_dict(load_config(None, ["env.options.n=3"]))
     assert d["trainer"]["betas"] == [0.9, 0.999]
     assert d["env"] == {"id": "spy-clevr", "options": {"n": 3}}
-    assert set(d) == {"env", "policy", "sampling", "trainer", "logging"}
+    assert set(d) == {"env", "policy", "sampling", "trainer", "logging", "eval"}
     json.dumps(d)
     assert from_dict(d) == load_config(None, ["env.options.n=3"])
 

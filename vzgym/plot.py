@@ -22,6 +22,11 @@ GENERIC_PANELS: tuple[PlotPanel, ...] = (
     PlotPanel("rewards.png", "Mean reward per role", ("reward/*",)),
     PlotPanel("train_reward.png", "Training reward (active stage)", ("reward_mean",)),
     PlotPanel("loss.png", "Loss, KL, clip fraction", ("train/loss", "train/kl", "train/clip_frac")),
+    PlotPanel(
+        "eval.png",
+        "Held-out win rate vs the fixed opponent (95% Wilson interval)",
+        ("eval/win_rate", "eval/ci_low", "eval/ci_high", "eval/*/win_rate"),
+    ),
 )
 #: The metric key :func:`plot_run` derives from the ``phase`` column (1 = harden stage).
 STAGE_KEY = "stage_is_harden"

@@ -2,9 +2,10 @@
 
 Sections and their dataclasses (:mod:`vzgym.config.schema`): ``[env]``
 (:class:`EnvConfig`, with ``[env.options]``), ``[policy]`` (:class:`PolicyConfig`),
-``[sampling]`` (:class:`SamplingConfig`), ``[trainer]`` (:class:`TrainerConfig`)
-and ``[logging]`` (:class:`LoggingConfig`).  Defaults suit the built-in tiny model
-on CPU: ``vzgym train --env spy-clevr`` alone finishes in a few minutes.
+``[sampling]`` (:class:`SamplingConfig`), ``[trainer]`` (:class:`TrainerConfig`),
+``[logging]`` (:class:`LoggingConfig`) and ``[eval]`` (:class:`EvaluationConfig`).
+Defaults suit the built-in tiny model on CPU: ``vzgym train --env spy-clevr`` alone
+finishes in a few minutes.
 
 Example file::
 
@@ -41,6 +42,7 @@ from vzgym.config.schema import (
     WANDB_MODES,
     ConfigError,
     EnvConfig,
+    EvaluationConfig,
     LoggingConfig,
     PolicyConfig,
     RunConfig,
@@ -64,6 +66,7 @@ __all__ = [
     "WANDB_MODES",
     "ConfigError",
     "EnvConfig",
+    "EvaluationConfig",
     "PolicyConfig",
     "SamplingConfig",
     "TrainerConfig",

@@ -123,6 +123,8 @@ class TrainerConfig:
         lr_schedule: ``"constant"``, ``"linear"`` (decay to 0) or ``"cosine"`` (to 0)
             over the run's steps, after ``warmup_steps`` of linear warm-up from 0.
         warmup_steps: training steps of linear learning-rate warm-up.
+        eval_every: every this many steps, play ``eval.games`` held-out games of the
+            current model against ``eval.opponent`` and log ``eval/*`` (0 = never).
     """
 
     backend: str = "local"
@@ -148,6 +150,20 @@ class TrainerConfig:
     device: str = "auto"
     lr_schedule: str = "constant"
     warmup_steps: int = 0
+    eval_every: int = 0
+
+
+@dataclass
+class EvaluationConfig:
+    """Evaluation during training (``trainer.eval_every``; see docs/evaluation.md).
+
+    Attributes:
+        games: games per evaluation (every seed played once per seating).
+        opponent: the fixed opponent's policy spec; ``""`` = the starting model.
+    """
+
+    games: int = 16
+    opponent: str = ""
 
 
 @dataclass
@@ -181,6 +197,7 @@ class RunConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    eval: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 #: Section name → its dataclass, in file order.
@@ -190,6 +207,7 @@ SECTIONS: dict[str, type] = {
     "sampling": SamplingConfig,
     "trainer": TrainerConfig,
     "logging": LoggingConfig,
+    "eval": EvaluationConfig,
 }
 
 

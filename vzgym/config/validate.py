@@ -126,7 +126,7 @@ def _check_trainer(config: RunConfig) -> None:
     for name in ("steps", "games_per_step", "group_size", "grad_accum", "micro_batch_size"):
         value = getattr(tr, name)
         _need(value >= 1, f"trainer.{name} must be >= 1, got {value}")
-    for name in ("checkpoint_every", "keep_checkpoints", "seed"):
+    for name in ("checkpoint_every", "keep_checkpoints", "seed", "eval_every"):
         value = getattr(tr, name)
         _need(value >= 0, f"trainer.{name} must be >= 0, got {value}")
     _need(math.isfinite(tr.lr) and tr.lr > 0.0, f"trainer.lr must be > 0, got {tr.lr}")
@@ -151,6 +151,7 @@ def _check_trainer(config: RunConfig) -> None:
         bool(DEVICE_RE.match(tr.device)),
         f"trainer.device must be auto, cpu, mps, cuda or cuda:N, got {tr.device!r}",
     )
+    _need(config.eval.games >= 1, f"eval.games must be >= 1, got {config.eval.games}")
 
 
 def _check_logging(config: RunConfig) -> None:

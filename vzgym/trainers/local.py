@@ -456,6 +456,20 @@ class LocalGRPOTrainer:
         if acc is not None and na is not None:
             self.phases.update(step, acc, na)
 
+    def evaluate(self, done: int, force: bool = False) -> dict[str, Any]:
+        """Held-out games of the current model vs ``eval.opponent`` (vzgym.trainers.evaluation)."""
+        from vzgym.trainers.evaluation import TrainingEvaluator
+
+        if not hasattr(self, "_evaluator"):
+            self._evaluator = TrainingEvaluator(
+                self.config, self.policy, self.env_id, self.env_kwargs, log=print
+            )
+        if not (force or self._evaluator.due(done)):
+            return {}
+        self.model.eval()
+        with torch.no_grad():
+            return self._evaluator.run(self.run_dir / "eval" / f"step_{done:06d}")
+
     def _state(self, step: int) -> dict[str, Any]:
         return {
             "step": step,
@@ -486,6 +500,7 @@ class LocalGRPOTrainer:
         history = []
         for step in range(self.start_step, tcfg.steps):
             metrics = self.train_step(step)
+            metrics.update(self.evaluate(step + 1))  # {} unless trainer.eval_every is due
             self.metrics.log(step, metrics)
             history.append(metrics)
             self.scheduler.step()
@@ -527,7 +542,7 @@ def _borrow(policy: Any, model: Any) -> Any:
 #: Config keys a resumed run may change (dotted prefixes); anything else must match.
 RESUME_MAY_CHANGE = (
     "trainer.steps", "trainer.checkpoint_every", "trainer.keep_checkpoints", "trainer.device",
-    "logging.",
+    "logging.", "trainer.eval_every", "eval.",
 )  # fmt: skip
 
 

@@ -99,6 +99,10 @@ def run_mm_zero(
             log(f"iter {iteration} {role}: from {cfg.policy.model}; frozen {frozen}{note}")
             trainer = factory(cfg, out, resume=True)
             history = trainer.train()
+            from vzgym.trainers.evaluation import evaluate_role_turn
+
+            index = iteration * len(ROLES) + ROLES.index(role)
+            evaluate_role_turn(trainer, config, root, iteration, role, index)
             records.append(
                 {"iteration": iteration, "role": role, "steps": len(history), "dir": str(out)}
             )
