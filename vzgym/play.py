@@ -61,10 +61,8 @@ def play(
             observations, rewards, _, _, infos = env.step(actions)
             for agent, value in rewards.items():
                 totals[agent] += value
-            for agent, info in infos.items():
-                if agent in actions and "clue" in info:
-                    shown = info.get("clue") or f"(no valid clue: {info.get('clue_error')})"
-                    terminal.print(f"  {agent} says: {shown}")
+            for line in env.describe_step({a: i for a, i in infos.items() if a in actions}):
+                terminal.print(f"  {line}")
             last_infos.update(infos)
     except HumanQuit:
         terminal.print("You left the game.")
@@ -75,6 +73,7 @@ def play(
     for agent, role in roles.items():
         last_infos.setdefault(agent, {}).setdefault("true_role", role)
     print_summary(terminal, env.possible_agents, totals, last_infos, human_agent)
+    print_result(terminal, env, spec.facts, last_infos)
     return summary
 
 
@@ -116,32 +115,29 @@ def print_summary(
     if simple:
         shown = (f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in simple.items())
         terminal.print("Your result: " + ", ".join(shown))
-    if mine.get("rendered_image") is not None:
-        terminal.print("Your SVG rendered as:")
-        terminal.show_image(mine["rendered_image"], f"{human_agent}-rendered")
+    for key, value in mine.items():  # images the game put in your info (a rendered SVG ...)
+        if hasattr(value, "size") and hasattr(value, "mode"):
+            terminal.print(f"Your {key.replace('_', ' ')}:")
+            terminal.show_image(value, f"{human_agent}-{key}")
+
+
+def print_result(
+    terminal: TerminalIO, env: Any, facts: Any, infos: dict[str, dict[str, Any]]
+) -> None:
+    """Print the game's outcome, its declared statistics and its own account of the result."""
+    outcome = env.outcome()
+    if outcome is not None:
+        winners = outcome.winners
+        if winners:
+            names = ", ".join(f"{t} ({', '.join(outcome.teams[t])})" for t in winners)
+            terminal.print(f"Won: {names}")
+        else:
+            terminal.print("Draw.")
     game = next((info["game"] for info in infos.values() if "game" in info), None)
-    if game:
-        seat = game.get("spy_seat")
-        terminal.print(f"The spy was Player {seat}. Votes: {game.get('votes')}")
-        accuracy, na_rate = game.get("vote_accuracy", 0.0), game.get("na_rate", 0.0)
-        terminal.print(f"Vote accuracy {accuracy:.2f}, N/A rate {na_rate:.2f}")
-        for change in game.get("changes", [])[:10]:
-            terminal.print(f"  change: {describe_change(change)}")
-
-
-def describe_change(change: dict[str, Any]) -> str:
-    """One line for a change-log entry: ``object 3 (replace): large red ... → ...``."""
-    if not isinstance(change, dict) or not {"before", "after"} <= set(change):
-        return str(change)
-
-    def words(attrs: Any) -> str:
-        if not isinstance(attrs, dict):
-            return "nothing"
-        keys = ("size", "color", "material", "shape")
-        text = " ".join(str(attrs[k]) for k in keys if k in attrs)
-        if "x" in attrs and "y" in attrs:
-            text += f" at ({attrs['x']:.1f}, {attrs['y']:.1f})"
-        return text
-
-    head = f"object {change.get('id', '?')} ({change.get('kind', 'edit')})"
-    return f"{head}: {words(change['before'])} -> {words(change['after'])}"
+    if isinstance(game, dict):
+        for stat in facts.stats:
+            value = game.get(stat.key)
+            if isinstance(value, (int, float)):
+                terminal.print(f"{stat.description or stat.key}: {float(value):.2f}")
+    for line in env.describe_result():
+        terminal.print(line)

@@ -230,6 +230,20 @@ class MultiAgentEnv(gymnasium.Env):
         """
         return None
 
+    def describe_step(self, infos: Mapping[AgentID, Mapping[str, Any]]) -> list[str]:
+        """Lines a person at the table sees after a step (what was said in public).
+
+        ``infos`` are the step's infos; the default announces nothing.
+        """
+        return []
+
+    def describe_result(self) -> list[str]:
+        """Lines telling a person how the finished episode went (default: nothing more).
+
+        ``vzgym play`` prints them after the rewards table and the outcome.
+        """
+        return []
+
     def format_human_action(self, observation: Observation, text: str) -> str:
         """Turn what a person typed into a well-formed action (default: unchanged)."""
         return text

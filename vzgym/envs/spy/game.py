@@ -439,6 +439,27 @@ class SpyEnv(MultiAgentEnv):
             roles={"spy": Role.SPY.value, "civilians": Role.CIVILIAN.value},
         )
 
+    def describe_step(self, infos: Any) -> list[str]:
+        """Each clue given this step, as the table heard it."""
+        lines = []
+        for agent, info in infos.items():
+            if "clue" in info:
+                shown = info.get("clue") or f"(no valid clue: {info.get('clue_error')})"
+                lines.append(f"{agent} says: {shown}")
+        return lines
+
+    def describe_result(self) -> list[str]:
+        """Who the spy was, the votes, the accuracy and the change log."""
+        game = self._last_game
+        if game is None:
+            return []
+        lines = [
+            f"The spy was Player {game['spy_seat']}. Votes: {game['votes']}",
+            f"Vote accuracy {game['vote_accuracy']:.2f}, N/A rate {game['na_rate']:.2f}",
+        ]
+        lines += [f"  change: {describe_change(c)}" for c in game.get("changes", [])[:10]]
+        return lines
+
     def shared_reset_options(self) -> dict[str, Any]:
         """Share the image pair: a same-seed copy then skips making images."""
         return {"pair": self._pair} if self._pair is not None else {}
@@ -454,6 +475,24 @@ class SpyEnv(MultiAgentEnv):
             return None
         log = prompts.clue_log_text(self._public_log()) if self._pair else "(not started)"
         return f"phase={self.phase.value} round={getattr(self, 'round', 0)}\n{log}"
+
+
+def describe_change(change: Any) -> str:
+    """One line for a change-log entry: ``object 3 (replace): large red ... -> ...``."""
+    if not isinstance(change, dict) or not {"before", "after"} <= set(change):
+        return str(change)
+
+    def words(attrs: Any) -> str:
+        if not isinstance(attrs, dict):
+            return "nothing"
+        keys = ("size", "color", "material", "shape")
+        text = " ".join(str(attrs[k]) for k in keys if k in attrs)
+        if "x" in attrs and "y" in attrs:
+            text += f" at ({attrs['x']:.1f}, {attrs['y']:.1f})"
+        return text
+
+    head = f"object {change.get('id', '?')} ({change.get('kind', 'edit')})"
+    return f"{head}: {words(change['before'])} -> {words(change['after'])}"
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
