@@ -114,5 +114,5 @@ def test_play_svg_solve_and_codegen(tmp_path):
         str(tmp_path / "codegen"),
         input=svg,
     ).stdout
-    assert "render_status=ok" in out and "Your SVG rendered as:" in out
-    assert list((tmp_path / "codegen").glob("*rendered.png"))
+    assert "render_status=ok" in out and "Your rendered image:" in out
+    assert list((tmp_path / "codegen").glob("*rendered_image.png"))
