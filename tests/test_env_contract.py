@@ -1,7 +1,8 @@
-"""check_env and PettingZoo's parallel_api_test over every registered env."""
+"""check_env and PettingZoo's parallel_api_test and seed tests over every registered env."""
 
 import warnings
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -53,6 +54,42 @@ def test_pettingzoo_parallel_api(env_id, pair_folder):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         parallel_api_test(to_pettingzoo(make(env_id, pair_folder)), num_cycles=200)
+
+
+@pytest.mark.parametrize("env_id", BUILTIN_IDS)
+def test_pettingzoo_seed_test(env_id, pair_folder):
+    """Same seed, same actions => the same observations, rewards and infos (AEC view)."""
+    from pettingzoo.test import seed_test
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    seed_test(lambda: parallel_to_aec(to_pettingzoo(make(env_id, pair_folder))), num_cycles=50)
+
+
+@pytest.mark.parametrize("env_id", BUILTIN_IDS)
+def test_pettingzoo_parallel_seed_test(env_id, pair_folder):
+    """The same check through the parallel API the adapter speaks natively."""
+    from pettingzoo.test import parallel_seed_test
+
+    parallel_seed_test(lambda: to_pettingzoo(make(env_id, pair_folder)), num_cycles=50)
+
+
+def test_seed_test_catches_a_nondeterministic_env(pair_folder):
+    """The seed test is not vacuous: an env whose images ignore the seed fails it."""
+    from pettingzoo.test import seed_test
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    from vzgym.envs.spy.clevr_env import SpyClevrEnv
+
+    class Drifting(SpyClevrEnv):
+        made = 0
+
+        def sample_pair(self):
+            Drifting.made += 1
+            self.np_random = np.random.default_rng(Drifting.made)
+            return super().sample_pair()
+
+    with pytest.raises(AssertionError, match="Incorrect observation"):
+        seed_test(lambda: parallel_to_aec(to_pettingzoo(Drifting(num_players=3))), num_cycles=5)
 
 
 @pytest.mark.parametrize(
