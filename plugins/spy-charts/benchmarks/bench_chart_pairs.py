@@ -108,7 +108,11 @@ def main() -> None:
     in_process(0)
     results["in-process"] = _measure(in_process, n, list)
     base = results["in-process"][0]
-    print(f"chart pairs at {W}x{H}, PNG encoding and decoding included ({n} pairs each)")
+    load = os.getloadavg()[0]
+    print(
+        f"chart pairs at {W}x{H}, PNG encoding and decoding included ({n} pairs each; "
+        f"load average {load:.1f} on {os.cpu_count()} cores)"
+    )
     print(f"{'path':18s} {'pairs/CPU-s':>12s} {'pairs/wall-s':>13s} {'vs in-process':>14s}")
     for name, (per_cpu, per_wall) in results.items():
         print(f"{name:18s} {per_cpu:12.1f} {per_wall:13.1f} {per_cpu / base:13.2f}x")
