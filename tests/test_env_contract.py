@@ -14,15 +14,30 @@ from vzgym.utils.env_checker import EnvCheckError
 
 @pytest.fixture(scope="module")
 def pair_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pairs")
+    """A folder of data for the envs that need one: pairs/ (spy-pairs), photos/ (spy-edits)."""
+    root = tmp_path_factory.mktemp("env-data")
+    pairs, photos = root / "pairs", root / "photos"
+    pairs.mkdir()
+    photos.mkdir()
     for i, (a, b) in enumerate([("red", "blue"), ("green", "yellow")]):
-        Image.new("RGB", (40, 30), a).save(root / f"p{i}_original.png")
-        Image.new("RGB", (40, 30), b).save(root / f"p{i}_modified.png")
+        Image.new("RGB", (40, 30), a).save(pairs / f"p{i}_original.png")
+        Image.new("RGB", (40, 30), b).save(pairs / f"p{i}_modified.png")
+    rng = np.random.default_rng(0)
+    for i in range(3):  # self-made "photos": a gradient with a few coloured blocks
+        pixels = np.linspace(40, 220, 160, dtype=np.uint8)[None, :, None].repeat(120, 0)
+        pixels = pixels.repeat(3, 2).copy()
+        for _ in range(4):
+            x, y = rng.integers(0, 120), rng.integers(0, 80)
+            pixels[y : y + 40, x : x + 40] = rng.integers(0, 256, 3)
+        Image.fromarray(pixels).save(photos / f"photo{i}.png")
     return root
 
 
 # Envs that need constructor arguments to exist at all.
-REQUIRED_KWARGS = {"spy-pairs": lambda folder: {"folder": str(folder)}}
+REQUIRED_KWARGS = {
+    "spy-pairs": lambda root: {"folder": str(root / "pairs")},
+    "spy-edits": lambda root: {"folder": str(root / "photos")},
+}
 # Small settings to keep the suite fast; the defaults are exercised elsewhere.
 FAST_KWARGS = {
     "svg-propose": {"num_proposals": 2},
