@@ -54,7 +54,7 @@ def test_multi_series_line_pie_and_scatter_facts():
     facts = set(chart_facts(line))
     assert {"Feb in Oslo is 9", "in Oslo, Feb is higher than Jan", "Oslo rises from Jan to Feb",
             "Rome falls from Jan to Feb", "Rome is drawn in teal", "in Rome, Jan is the highest",
-            "there are 2 points"} <= facts  # fmt: skip
+            "each line has 2 points"} <= facts  # fmt: skip
     pie = Chart("pie", "P", "", "", ("A", "B", "C"), (Series("S", "blue", (10, 10, 20)),), 100,
                 slice_colors=("red", "green", "gray"))  # fmt: skip
     facts = set(chart_facts(pie))

@@ -3,7 +3,8 @@
 :func:`chart_facts` lists short sentences, each true of the chart as drawn:
 
 * what it shows: ``"the title is Fruit sales (2022)"``, ``"the x axis is
-  labelled Fruit"``, ``"there are 5 bars"``, ``"the third category is Plums"``;
+  labelled Fruit"``, ``"there are 5 bars"``, ``"each line has 6 points"``,
+  ``"the third category is Plums"``;
 * values as labelled: ``"Plums is 42"`` (one series), ``"Plums in 2022 is 42"``
   (several), ``"the Plums slice is 17%"`` (pie); a scatter point's coordinates are
   not labelled, so scatter facts are orderings only;
@@ -26,8 +27,7 @@ from vzgym_spy_charts.data import Chart, Series
 from vzgym_spy_charts.svg import pie_percentages
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
-_NOUN = {"bar": "bars", "grouped-bar": "groups of bars", "line": "points", "pie": "slices",
-         "scatter": "points"}  # fmt: skip
+_NOUN = {"bar": "bars", "grouped-bar": "groups of bars", "pie": "slices", "scatter": "points"}
 
 
 def normalize_clue(text: str) -> str:
@@ -39,7 +39,10 @@ def chart_facts(chart: Chart) -> list[str]:
     """Every fact of the kinds above that is true of ``chart`` (sorted, no duplicates)."""
     facts: set[str] = {f"the title is {chart.title}"}
     n = len(chart.categories)
-    facts.add(f"there are {n} {_NOUN[chart.kind]}")
+    if chart.kind == "line":
+        facts.add(f"{'each line' if len(chart.series) > 1 else 'the line'} has {n} points")
+    else:
+        facts.add(f"there are {n} {_NOUN[chart.kind]}")
     if chart.kind != "pie":
         facts.add(f"the x axis is labelled {chart.x_label}")
         facts.add(f"the y axis is labelled {chart.y_label}")

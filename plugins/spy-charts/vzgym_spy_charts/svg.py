@@ -205,7 +205,10 @@ def _dots(points, r: float) -> str:
 def _lines(chart: Chart, box, s: float, texts: TextRuns, swatches: dict[str, str]) -> list[str]:
     centers = _category_ticks(chart, box, s, texts)
     out = []
-    for ser in chart.series:
+    # At each category the lowest of several lines gets its label below its point.
+    lowest = [min(range(len(chart.series)), key=lambda k: chart.series[k].values[c])
+              for c in range(len(centers))]  # fmt: skip
+    for k, ser in enumerate(chart.series):
         fill = PALETTE[ser.color]
         pts = [(x, _y(chart, v, box)) for x, v in zip(centers, ser.values)]
         path = " ".join(f"{_n(x)},{_n(y)}" for x, y in pts)
@@ -214,8 +217,9 @@ def _lines(chart: Chart, box, s: float, texts: TextRuns, swatches: dict[str, str
         )
         dots = swatches.get(ser.color, "") + _dots(pts, 3 * s)
         out.append(f'<path d="{dots}" fill="{fill}"/>')
-        for (x, y), v in zip(pts, ser.values):
-            texts.add(x, y - 6 * s, str(v), 9 * s)
+        for c, ((x, y), v) in enumerate(zip(pts, ser.values)):
+            below = len(chart.series) > 1 and lowest[c] == k
+            texts.add(x, y + (13 if below else -6) * s, str(v), 9 * s)
     return out
 
 
