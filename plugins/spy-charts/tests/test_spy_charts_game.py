@@ -189,6 +189,7 @@ def test_game_info_reports_the_per_kind_stats():
         ({"chart_kinds": "bar,radar"}, "chart_kinds"),
         ({"edit_kind": "blur"}, "edit_kind"),
         ({"num_categories": (2, 5)}, "num_categories"),
+        ({"num_categories": [4, 5, 6]}, "num_categories"),
         ({"num_categories": 3, "edit_kind": "remove"}, "at least 4"),
         ({"num_changes": 0}, "num_changes"),
         ({"width": 10}, "width"),

@@ -64,9 +64,10 @@ def _kinds(value: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _range(value: int | Sequence[int], edit_kind: str) -> tuple[int, int]:
-    low, high = (value, value) if isinstance(value, int) else tuple(value)
-    if not (isinstance(low, int) and isinstance(high, int) and low <= high):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) for v in pair) or pair[0] > pair[1]:
         raise ValueError(f"num_categories must be an int or a (low, high) pair, got {value!r}")
+    low, high = pair
     if edit_kind == "remove":  # one category goes: at least MIN_CATEGORIES must remain
         low = max(low, MIN_CATEGORIES + 1)
     if low < MIN_CATEGORIES or high > MAX_CATEGORIES or low > high:
