@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 import vzgym
-from vzgym.agents.base import SamplingParams
+from vzgym.core.policy import SamplingParams
 from vzgym.envs.spy.game import SPY_FACTS
 from vzgym.registration import get_registry
 from vzgym.utils import check_env, to_pettingzoo

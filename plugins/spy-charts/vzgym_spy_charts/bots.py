@@ -22,8 +22,8 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.core.policy import Completion, Policy, SamplingParams
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
 from vzgym_spy_charts.data import Chart
