@@ -17,6 +17,7 @@ $(STAMP): | $(PY)
 	$(PIP) install -q -c constraints.txt torch torchvision
 	$(PIP) install -q -c constraints.txt -e ".[dev,svg,train,pettingzoo,logging,eval]"
 	$(PIP) install -q -c constraints.txt -e plugins/spy-edits
+	$(PIP) install -q --no-deps -e plugins/spy-charts
 	bash scripts/install-openrlhf-nodeps.sh $(PY)
 	bash scripts/install-vllm-nodeps.sh $(PY)
 	touch $(STAMP)

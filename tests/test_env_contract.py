@@ -1,7 +1,8 @@
-"""check_env and PettingZoo's parallel_api_test over every registered env."""
+"""check_env and PettingZoo's parallel_api_test and seed tests over every registered env."""
 
 import warnings
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -13,15 +14,30 @@ from vzgym.utils.env_checker import EnvCheckError
 
 @pytest.fixture(scope="module")
 def pair_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pairs")
+    """A folder of data for the envs that need one: pairs/ (spy-pairs), photos/ (spy-edits)."""
+    root = tmp_path_factory.mktemp("env-data")
+    pairs, photos = root / "pairs", root / "photos"
+    pairs.mkdir()
+    photos.mkdir()
     for i, (a, b) in enumerate([("red", "blue"), ("green", "yellow")]):
-        Image.new("RGB", (40, 30), a).save(root / f"p{i}_original.png")
-        Image.new("RGB", (40, 30), b).save(root / f"p{i}_modified.png")
+        Image.new("RGB", (40, 30), a).save(pairs / f"p{i}_original.png")
+        Image.new("RGB", (40, 30), b).save(pairs / f"p{i}_modified.png")
+    rng = np.random.default_rng(0)
+    for i in range(3):  # self-made "photos": a gradient with a few coloured blocks
+        pixels = np.linspace(40, 220, 160, dtype=np.uint8)[None, :, None].repeat(120, 0)
+        pixels = pixels.repeat(3, 2).copy()
+        for _ in range(4):
+            x, y = rng.integers(0, 120), rng.integers(0, 80)
+            pixels[y : y + 40, x : x + 40] = rng.integers(0, 256, 3)
+        Image.fromarray(pixels).save(photos / f"photo{i}.png")
     return root
 
 
 # Envs that need constructor arguments to exist at all.
-REQUIRED_KWARGS = {"spy-pairs": lambda folder: {"folder": str(folder)}}
+REQUIRED_KWARGS = {
+    "spy-pairs": lambda root: {"folder": str(root / "pairs")},
+    "spy-edits": lambda root: {"folder": str(root / "photos")},
+}
 # Small settings to keep the suite fast; the defaults are exercised elsewhere.
 FAST_KWARGS = {
     "svg-propose": {"num_proposals": 2},
@@ -53,6 +69,42 @@ def test_pettingzoo_parallel_api(env_id, pair_folder):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         parallel_api_test(to_pettingzoo(make(env_id, pair_folder)), num_cycles=200)
+
+
+@pytest.mark.parametrize("env_id", BUILTIN_IDS)
+def test_pettingzoo_seed_test(env_id, pair_folder):
+    """Same seed, same actions => the same observations, rewards and infos (AEC view)."""
+    from pettingzoo.test import seed_test
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    seed_test(lambda: parallel_to_aec(to_pettingzoo(make(env_id, pair_folder))), num_cycles=50)
+
+
+@pytest.mark.parametrize("env_id", BUILTIN_IDS)
+def test_pettingzoo_parallel_seed_test(env_id, pair_folder):
+    """The same check through the parallel API the adapter speaks natively."""
+    from pettingzoo.test import parallel_seed_test
+
+    parallel_seed_test(lambda: to_pettingzoo(make(env_id, pair_folder)), num_cycles=50)
+
+
+def test_seed_test_catches_a_nondeterministic_env(pair_folder):
+    """The seed test is not vacuous: an env whose images ignore the seed fails it."""
+    from pettingzoo.test import seed_test
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    from vzgym.envs.spy.clevr_env import SpyClevrEnv
+
+    class Drifting(SpyClevrEnv):
+        made = 0
+
+        def sample_pair(self):
+            Drifting.made += 1
+            self.np_random = np.random.default_rng(Drifting.made)
+            return super().sample_pair()
+
+    with pytest.raises(AssertionError, match="Incorrect observation"):
+        seed_test(lambda: parallel_to_aec(to_pettingzoo(Drifting(num_players=3))), num_cycles=5)
 
 
 @pytest.mark.parametrize(

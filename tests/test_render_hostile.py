@@ -197,13 +197,17 @@ def test_hostile_corpus(server, secrets):
     cases = hostile_cases(server, secrets)
     names = list(cases)
     limits = RenderLimits(timeout=HANG)
+    # Workers other code started earlier (e.g. the process-wide shared_renderer a game
+    # used in an earlier test) are not this renderer's to stop.
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     t0 = time.monotonic()
     with SVGRenderer(limits, workers=2) as r:
         results = r.render_batch([cases[n][0] for n in names])
         pids = r.worker_pids()
         assert len(pids) == 2
     wall = time.monotonic() - t0
-    assert not psutil.Process().children(recursive=True)
+    assert not [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert not set(pids) & before
     assert _Counter.hits == [], f"HTTP server was hit: {_Counter.hits}"
     failures = []
     for name, res in zip(names, results, strict=True):
