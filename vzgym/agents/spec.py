@@ -1,5 +1,6 @@
-"""Policy spec strings → policies: ``tiny`` (``tiny:v2``: an older shape), ``hf:PATH``, ``vllm:PATH``, ``openai:URL#model``,
-``human``, ``scripted``; plugins add prefixes through the ``register_policies`` hook.
+"""Policy spec strings → policies: ``tiny`` (``tiny:v2``: an older shape), ``hf:PATH``,
+``vllm:PATH``, ``openai:URL#model``, ``human``, ``scripted``; plugins add prefixes through
+the ``register_policies`` hook.
 """
 
 from __future__ import annotations
