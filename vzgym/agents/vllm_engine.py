@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -139,6 +140,7 @@ class VLLMEngineProcess:
             cwd=str(self._dir),
             start_new_session=True,
         )
+        self._paused = False
         self.engine_kwargs = {**DEFAULT_ENGINE_KWARGS, **engine_kwargs}
         self.weight_version = 0
         atexit.register(self.close)
@@ -149,9 +151,24 @@ class VLLMEngineProcess:
             raise
 
     # -- plumbing
+    def pause(self) -> None:
+        """Stop the worker's processes (SIGSTOP) while idle: vLLM's engine loop keeps a core
+        busy even with no requests, which a trainer sharing the CPU pays for.  The next call
+        resumes them."""
+        if self._proc is not None and self._proc.poll() is None and not self._paused:
+            os.killpg(self._proc.pid, signal.SIGSTOP)
+            self._paused = True
+
+    def resume(self) -> None:
+        """Continue the worker's processes after :meth:`pause`."""
+        if self._proc is not None and self._paused:
+            os.killpg(self._proc.pid, signal.SIGCONT)
+            self._paused = False
+
     def _call(self, op: str, *args: Any) -> Any:
         if self._proc is None or self._proc.stdin is None or self._proc.stdout is None:
             raise EngineWorkerError("the engine worker is closed")
+        self.resume()
         try:
             _send(self._proc.stdin, (op, args))
             status, value = _recv(self._proc.stdout)
@@ -200,6 +217,8 @@ class VLLMEngineProcess:
 
     def close(self) -> None:
         """End the worker (politely, then by signal) and remove its temp folder."""
+        if getattr(self, "_proc", None) is not None:
+            self.resume()
         proc, self._proc = getattr(self, "_proc", None), None
         if proc is not None:
             try:

@@ -419,6 +419,10 @@ class LocalGRPOTrainer:
         phase = self.phases.phase if self.staged else "all"
         t0 = time.perf_counter()
         summary = self.rollout(step)
+        if self.sampler is not self.policy:  # the vLLM engine idles (paused) during the update
+            from vzgym.trainers.vllm_sampler import pause
+
+            pause(self.sampler)
         t1 = time.perf_counter()
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
         self._advantages(samples)

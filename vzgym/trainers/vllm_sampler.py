@@ -53,6 +53,13 @@ def full_state_dict(model: Any) -> dict[str, Any]:
         model.unmerge_adapter()
 
 
+def pause(sampler: Any) -> None:
+    """Park the sampler's engine while the trainer updates (it resumes on its next call)."""
+    pause_engine = getattr(sampler.engine, "pause", None)
+    if pause_engine is not None:
+        pause_engine()
+
+
 def sync_weights(sampler: Any, model: Any) -> float:
     """Load ``model``'s current weights into the sampler's engine; returns seconds taken."""
     import time
