@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 
 COMPAT := .compat/transformers-5.15
 
-.PHONY: demo test test-compat lint sysdeps venv bench clean
+VLLM_VENV ?= .venv-vllm
+VLLM_PY := $(VLLM_VENV)/bin/python
+
+.PHONY: demo test test-compat test-vllm vllm-venv lint sysdeps venv bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,11 +48,20 @@ test-compat: venv $(COMPAT)/.done
 	  tests/test_tiny_model.py tests/test_hf_policy.py tests/test_openrlhf_agent.py \
 	  tests/test_openrlhf_launch.py tests/test_rollout.py tests/test_train.py
 
-test: venv sysdeps
+# vLLM's CPU build (torch 2.13) in its own venv: the real-engine tests (tests/vllm) run in it,
+# and the main venv's tests drive it as a worker (vllm:DIR, sampling.backend=vllm).
+vllm-venv:
+	bash scripts/install-vllm-venv.sh $(VLLM_VENV)
+
+test-vllm: vllm-venv
+	VZGYM_REQUIRE_VLLM=1 PYTHONPATH=$(CURDIR) $(VLLM_PY) -m pytest -q -p no:cacheprovider tests/vllm
+
+test: venv sysdeps vllm-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(MAKE) test-compat
-	$(PY) -m pytest -q
+	$(MAKE) test-vllm
+	VZGYM_REQUIRE_VLLM=1 VZGYM_VLLM_PYTHON=$(CURDIR)/$(VLLM_PY) $(PY) -m pytest -q --ignore=tests/vllm
 
 demo: venv
 	$(VENV)/bin/vzgym envs
@@ -66,4 +78,4 @@ lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check vzgym tests && $(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache .ruff_cache

@@ -18,7 +18,12 @@
 
 Each mode runs ``repeats`` times, interleaved; the best time of each is kept.
 
-Run: python benchmarks/bench_rollout.py [games] [max_new_tokens] [repeats]
+Side by side with vLLM (``--vllm``): the same batched games, same seeds, played with the
+``tiny`` model through transformers and through vLLM's CPU build (a worker in
+``.venv-vllm``), interleaved in one run, best of ``repeats`` each: wall time, generated
+tokens/s, and the vLLM/hf speed-up (target >= 3x).  Engine start-up is not timed.
+
+Run: python benchmarks/bench_rollout.py [--vllm] [games] [max_new_tokens] [repeats]
 (set VZGYM_BENCH_POLICY to a policy spec to measure another model or backend,
 e.g. ``hf:/models/Qwen2.5-VL-3B-Instruct`` or, on a GPU, ``vllm:/models/...``;
 VZGYM_BENCH_MODEL=DIR is short for ``hf:DIR``.  The prefill check runs for
@@ -202,5 +207,44 @@ def main(games: int = 32, tokens: int = 32, repeats: int = 2) -> None:
         print("  -> the model floor alone exceeds the budget: 5x is out of reach on this machine")
 
 
+def compare_vllm(games: int = 32, tokens: int = 32, repeats: int = 2) -> None:
+    """Batched rollouts of the same games and seeds: transformers vs vLLM (CPU build)."""
+    from vzgym.agents.tiny_model import default_model_dir
+
+    model_dir = default_model_dir()
+    hf = make_policy(f"hf:{model_dir}")
+    start = time.perf_counter()
+    vllm = make_policy(f"vllm:{model_dir}")
+    startup = time.perf_counter() - start
+    best: dict[str, tuple[float, Any]] = {}
+    try:
+        for policy in (hf, vllm):
+            run(policy, 1, 999, tokens, None)  # warm-up
+        for _ in range(max(1, repeats)):  # interleaved, so drifts in machine load hit both
+            for name, policy in (("hf", hf), ("vllm", vllm)):
+                seconds, summary = run(policy, games, 0, tokens, None)
+                if name not in best or seconds < best[name][0]:
+                    best[name] = (seconds, summary)
+    finally:
+        vllm.close()
+    print(
+        f"spy-clevr, {games} games x 4 players (same seeds), max_new_tokens={tokens}, "
+        f"best of {repeats}; vLLM engine start-up {startup:.0f} s (not timed below)"
+    )
+    for name, (seconds, summary) in best.items():
+        print(
+            f"  {name:5s} batched: {seconds:7.2f} s wall, {summary.model_seconds:6.2f} s in "
+            f"the model, {summary.model_calls} calls, {summary.generated_tokens} tokens, "
+            f"{summary.tokens_per_second:.0f} tok/s"
+        )
+    speed = best["hf"][0] / best["vllm"][0]
+    tok = best["vllm"][1].tokens_per_second / max(best["hf"][1].tokens_per_second, 1e-9)
+    print(f"vLLM vs hf: {speed:.2f}x wall, {tok:.2f}x tok/s in the model (target >= 3x)")
+
+
 if __name__ == "__main__":
-    main(*[int(a) for a in sys.argv[1:]])
+    args = sys.argv[1:]
+    if args and args[0] == "--vllm":
+        compare_vllm(*[int(a) for a in args[1:]])
+    else:
+        main(*[int(a) for a in args])

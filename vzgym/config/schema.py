@@ -82,12 +82,16 @@ class SamplingConfig:
         top_p: nucleus sampling mass in ``(0, 1]``.
         max_new_tokens: completion length limit.
         max_prompt_tokens: prompt length limit (None = the model's limit).
+        backend: the local trainer's rollout engine: ``"hf"`` (transformers, the
+            trained model itself) or ``"vllm"`` (vLLM in a worker process in
+            ``.venv-vllm``; new weights loaded after every update).
     """
 
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 48
     max_prompt_tokens: int | None = None
+    backend: str = "hf"
 
 
 @dataclass

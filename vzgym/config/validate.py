@@ -111,6 +111,7 @@ def _check_sampling(config: RunConfig) -> None:
         f"sampling.temperature must be a finite number >= 0, got {smp.temperature}",
     )
     _need(0.0 < smp.top_p <= 1.0, f"sampling.top_p must be in (0, 1], got {smp.top_p}")
+    _need(smp.backend in ("hf", "vllm"), f"sampling.backend is hf or vllm, got {smp.backend!r}")
     _need(
         smp.max_new_tokens >= 1, f"sampling.max_new_tokens must be >= 1, got {smp.max_new_tokens}"
     )

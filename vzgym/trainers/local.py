@@ -53,11 +53,11 @@ from vzgym.trainers.samples import TrainSample, load_samples
 
 
 def resolve_model_path(spec: str) -> Path:
-    """Turn ``tiny`` / ``hf:PATH`` / ``PATH`` into a local model directory."""
-    if spec in ("tiny", "tiny:"):
-        from vzgym.agents.tiny_model import default_model_dir
+    """Turn ``tiny`` / ``tiny:vN`` / ``hf:PATH`` / ``PATH`` into a local model directory."""
+    if spec.partition(":")[0] == "tiny":
+        from vzgym.agents.tiny_model import tiny_model_dir
 
-        return default_model_dir()
+        return tiny_model_dir(spec)
     if spec.startswith("hf:"):
         spec = spec[3:]
     path = Path(spec).expanduser()
@@ -168,6 +168,13 @@ class LocalGRPOTrainer:
             max_prompt_tokens=config.sampling.max_prompt_tokens,
         )
         self.policy.name = "model"
+        self.sampler: Any = self.policy  # what samples rollouts: this model, or a vLLM engine
+        if config.sampling.backend == "vllm":
+            from vzgym.trainers.vllm_sampler import make_vllm_sampler, sync_weights
+
+            self.sampler = make_vllm_sampler(self.base_model_path, self.processor, config.sampling)
+            if checkpoint is not None:
+                sync_weights(self.sampler, self.model)  # the engine starts from the base model
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
@@ -266,7 +273,7 @@ class LocalGRPOTrainer:
         env_kwargs = dict(self.env_kwargs)
         policies = build_policy_map(
             self.env_id,
-            self.policy,
+            self.sampler,
             dict(self.config.policy.role_models),
             self.config.policy.frozen_roles,
             env_kwargs,
@@ -274,7 +281,7 @@ class LocalGRPOTrainer:
         # Only turns sampled by the model being trained are trained on: a role played by
         # another policy (policy.role_models) is frozen, whatever frozen_roles says.
         for seat in policies.by_role.values():
-            if seat.policy is not self.policy:
+            if seat.policy is not self.sampler:
                 seat.trainable = False
         rollout_cfg = RolloutConfig(
             self.env_id,
@@ -412,11 +419,19 @@ class LocalGRPOTrainer:
         phase = self.phases.phase if self.staged else "all"
         t0 = time.perf_counter()
         summary = self.rollout(step)
+        if self.sampler is not self.policy:  # the vLLM engine idles (paused) during the update
+            from vzgym.trainers.vllm_sampler import pause
+
+            pause(self.sampler)
         t1 = time.perf_counter()
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
         self._advantages(samples)
         self._record_advantages(step, samples)
         update = self.update(samples)
+        if self.sampler is not self.policy:  # the engine samples the next step with new weights
+            from vzgym.trainers.vllm_sampler import sync_weights
+
+            update["weight_sync_seconds"] = sync_weights(self.sampler, self.model)
         t2 = time.perf_counter()
         metrics: dict[str, Any] = {
             "phase": phase,
@@ -512,6 +527,8 @@ class LocalGRPOTrainer:
         bar.close()
         self.metrics.close()
         self.save_final()
+        if self.sampler is not self.policy:
+            self.sampler.close()
         return history
 
     def save_final(self) -> Path:
