@@ -284,6 +284,17 @@ def _claim_dir(path: Path) -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
+def _check_env_builds(env_id: str, options: dict[str, Any]) -> None:
+    """Build the env once so a bad option (a missing folder) is an ``Error:`` line, no run dir."""
+    from vzgym.registration import UnknownEnvError, make
+
+    try:
+        env = make(env_id, **options)
+    except (UnknownEnvError, ValueError, TypeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    env.close()
+
+
 @cli.command("train")
 @click.option("--env", "env_id", default=None, help="Env id (default: spy-clevr).")
 @click.option(
@@ -294,6 +305,9 @@ def _claim_dir(path: Path) -> Path:
     help="TOML config file.",
 )
 @click.option("--set", "overrides", multiple=True, help="Override, e.g. trainer.lr=3e-5.")
+@click.option(
+    "-o", "--env-option", "env_options", multiple=True, help="Env option key=value (env.options)."
+)
 @click.option("--model", default=None, help="Model: 'tiny' or a local HF model directory.")
 @click.option("--steps", type=int, default=None, help="Training steps.")
 @click.option("--trainer", "backend", type=click.Choice(["local", "openrlhf"]), default=None)
@@ -309,6 +323,7 @@ def train_command(
     env_id: str | None,
     config_path: str | None,
     overrides: tuple[str, ...],
+    env_options: tuple[str, ...],
     model: str | None,
     steps: int | None,
     backend: str | None,
@@ -329,10 +344,12 @@ def train_command(
         "trainer.backend": backend,
         "trainer.phase": phase,
     }
+    flags.update({f"env.options.{k}": v for k, v in parse_options(env_options).items()})
     config = _resolve_config(config_path, overrides, flags)
     if print_config:
         click.echo(to_toml(config))
         return
+    _check_env_builds(config.env.id, config.env.options)
     out = _run_dir(config, run_dir, resume)
     if config.trainer.backend == "openrlhf":
         from vzgym.trainers.openrlhf.launch import train_with_openrlhf
