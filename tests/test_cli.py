@@ -75,3 +75,36 @@ def test_rollout_bad_option_is_a_clean_error(tmp_path):
         "--out", str(tmp_path / "p"), check=False,
     )  # fmt: skip
     assert proc.returncode != 0 and "reveal_roles must be true or false" in proc.stderr
+
+
+def test_train_env_option_error_leaves_no_run_dir(tmp_path, vzgym_cli):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run_dir = tmp_path / "run"
+    proc = vzgym_cli(
+        "train",
+        "--env",
+        "spy-edits",
+        "-o",
+        f"folder={empty}",
+        "--run-dir",
+        str(run_dir),
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error: spy-edits: no images")
+    assert not run_dir.exists()
+
+
+def test_train_env_option_reaches_the_config(tmp_path, vzgym_cli):
+    proc = vzgym_cli(
+        "train",
+        "--env",
+        "spy-clevr",
+        "-o",
+        "num_players=5",
+        "-o",
+        "spy_view=blank",
+        "--print-config",
+    )
+    assert "num_players = 5" in proc.stdout and 'spy_view = "blank"' in proc.stdout
