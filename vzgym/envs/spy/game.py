@@ -483,15 +483,25 @@ def describe_change(change: Any) -> str:
         return str(change)
 
     def words(attrs: Any) -> str:
-        if not isinstance(attrs, dict):
+        if attrs is None:
             return "nothing"
+        if not isinstance(attrs, dict):
+            return str(attrs)
         keys = ("size", "color", "material", "shape")
         text = " ".join(str(attrs[k]) for k in keys if k in attrs)
         if "x" in attrs and "y" in attrs:
             text += f" at ({attrs['x']:.1f}, {attrs['y']:.1f})"
         return text
 
-    head = f"object {change.get('id', '?')} ({change.get('kind', 'edit')})"
+    where = ", ".join(
+        f"{k} {v}"
+        for k, v in change.items()
+        if k not in ("kind", "before", "after", "id") and isinstance(v, (str, int, float))
+    )
+    if "id" in change or not where:
+        head = f"object {change.get('id', '?')} ({change.get('kind', 'edit')})"
+    else:
+        head = f"{change.get('kind', 'edit')} ({where})"
     return f"{head}: {words(change['before'])} -> {words(change['after'])}"
 
 
