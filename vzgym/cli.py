@@ -121,7 +121,9 @@ def plugins_command(show_all: bool) -> None:
 @cli.command("play")
 @click.option("--env", "env_id", required=True, help="Env id, e.g. spy-clevr.")
 @click.option("--seat", default="1", show_default=True, help="Your seat: a number or agent id.")
-@click.option("--seed", type=int, default=None, help="Episode seed (same seed, same game).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Episode seed (same seed, same game)."
+)
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option(
     "--image-dir",
@@ -160,10 +162,33 @@ def play_command(
 @click.option("--policy", default="tiny", show_default=True, help="Policy spec for every seat.")
 @click.option("--role-policy", "role_policies", multiple=True, help="ROLE=SPEC override.")
 @click.option("--frozen", multiple=True, help="Role whose turns are not trained ('*' = all).")
-@click.option("--games", type=int, default=8, show_default=True, help="Distinct games (seeds).")
-@click.option("--group", type=int, default=4, show_default=True, help="Copies per game (GRPO).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--games",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Distinct games (seeds).",
+)
+@click.option(
+    "--group",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Copies per game (GRPO).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Game g is played with seed SEED + g.",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add games to the trajectories already in --out (numbered after them, fresh seeds).",
+)
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option("--max-new-tokens", type=int, default=64, show_default=True)
 @click.option("--temperature", type=float, default=1.0, show_default=True)
@@ -183,6 +208,7 @@ def rollout_command(
     temperature: float,
     top_p: float,
     progress: bool,
+    append: bool,
 ) -> None:
     """Play many games at once with model policies and write trajectories to OUT."""
     from vzgym.core.policy import SamplingParams
@@ -190,6 +216,7 @@ def rollout_command(
     from vzgym.rollout import RolloutConfig, run_rollouts
 
     env_kwargs = parse_options(options)
+    first_game, first_episode = _rollout_start(out_dir, append, seed, games)
     try:
         from vzgym.rollout.seating import build_policy_map, parse_role_specs
 
@@ -202,6 +229,8 @@ def rollout_command(
             group=group,
             seed=seed,
             sampling=SamplingParams(temperature, top_p, max_new_tokens, 1, seed),
+            first_game=first_game,
+            first_episode=first_episode,
         )
         if not (temperature >= 0 and temperature < float("inf")) or not 0 < top_p <= 1:
             raise ValueError(
@@ -212,6 +241,36 @@ def rollout_command(
     except (UnknownEnvError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_rollout_summary(summary, out_dir, env_id)
+
+
+def _rollout_start(out_dir: str, append: bool, seed: int, games: int) -> tuple[int, int]:
+    """The first game and episode id of a rollout into ``out_dir``.
+
+    A folder that already holds trajectories is refused unless ``--append``; then
+    the new games are numbered after the old ones and must not reuse their seeds.
+    """
+    from vzgym.rollout.writer import used_ids
+
+    try:
+        seeds, next_game, next_episode = used_ids(out_dir)
+    except Exception as exc:  # noqa: BLE001 - unreadable shards: say which folder
+        raise click.ClickException(f"cannot read the trajectories in {out_dir}: {exc}") from exc
+    if not seeds:
+        return 0, 0
+    held = f"{next_game} game(s), seeds {min(seeds)}..{max(seeds)}"
+    if not append:
+        raise click.ClickException(
+            f"--out {out_dir} already holds trajectories ({held}); pass --append to add "
+            "games with fresh seeds, or choose another --out"
+        )
+    new = {seed + g for g in range(next_game, next_game + games)}
+    reused = sorted(new & seeds)
+    if reused:
+        raise click.ClickException(
+            f"--append: seed(s) {reused[:5]} are already in {out_dir} ({held}); "
+            f"use --seed {max(seeds) + 1 - next_game} or more"
+        )
+    return next_game, next_episode
 
 
 def _failure_text(failures: dict[str, int]) -> str:

@@ -248,3 +248,18 @@ def read_trajectories(out_dir: str | Path) -> pa.Table:
     if not paths:
         return TURN_SCHEMA.empty_table()
     return pa.concat_tables([pq.read_table(p, schema=TURN_SCHEMA) for p in paths])
+
+
+def used_ids(out_dir: str | Path) -> tuple[set[int], int, int]:
+    """What the trajectories in ``out_dir`` already use: their seeds, the next free game
+    (group) id and the next free episode id (``set(), 0, 0`` for an unused folder)."""
+    paths = shard_paths(out_dir)
+    if not paths:
+        return set(), 0, 0
+    table = pa.concat_tables(
+        [pq.read_table(p, columns=["seed", "group_id", "episode_id"]) for p in paths]
+    )
+    seeds = {int(s) for s in table.column("seed").to_pylist()}
+    groups = table.column("group_id").to_pylist()
+    episodes = table.column("episode_id").to_pylist()
+    return seeds, max(groups, default=-1) + 1, max(episodes, default=-1) + 1
