@@ -514,8 +514,10 @@ def init_tiny_command(out_dir: str, seed: int) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``vzgym`` script."""
-    cli(prog_name="vzgym")
+    """Entry point of the ``vzgym`` script (expected failures end as one ``Error:`` line)."""
+    from vzgym.cli_errors import main_exit
+
+    main_exit(cli)
 
 
 if __name__ == "__main__":  # pragma: no cover

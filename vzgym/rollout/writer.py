@@ -126,9 +126,8 @@ class TrajectoryWriter:
     def __init__(self, out_dir: str | Path, *, shard_rows: int = 2000, image_cache: int = 512):
         self.root = Path(out_dir)
         self.traj_dir = self.root / "trajectories"
-        self.image_dir = self.root / "images"
-        self.traj_dir.mkdir(parents=True, exist_ok=True)
-        self.image_dir.mkdir(parents=True, exist_ok=True)
+        self.image_dir = self.root / "images"  # both made on first write: a run that
+        # fails before its first turn leaves no folder behind
         self.shard_rows = shard_rows
         self._rows: list[dict[str, Any]] = []
         self._image_refs: OrderedDict[int, tuple[Any, str]] = OrderedDict()
@@ -161,6 +160,7 @@ class TrajectoryWriter:
             rel = f"images/{digest.hexdigest()[:32]}.png"
             path = self.root / rel
             if not path.exists():
+                self.image_dir.mkdir(parents=True, exist_ok=True)
                 buf = io.BytesIO()
                 png_image.save(buf, format="PNG", compress_level=1)
                 tmp = path.with_suffix(".tmp")
@@ -215,6 +215,7 @@ class TrajectoryWriter:
         if not self._rows:
             return None
         table = pa.Table.from_pylist(self._rows, schema=TURN_SCHEMA)
+        self.traj_dir.mkdir(parents=True, exist_ok=True)
         path = self.traj_dir / f"part-{self._next_shard:05d}.parquet"
         tmp = self.traj_dir / f".part-{self._next_shard:05d}.parquet.tmp"
         pq.write_table(table, tmp)

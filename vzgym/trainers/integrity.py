@@ -42,8 +42,8 @@ def build_manifest(root: Path, *, exclude: tuple[str, ...] = ()) -> dict[str, An
 def manifest_problem(root: Path, manifest: Any) -> str | None:
     """What is wrong with ``root`` against ``manifest`` (None when every file matches)."""
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not files:
-        return "its manifest lists no files"
+    if not isinstance(files, dict):
+        return "its manifest is malformed"
     for rel, entry in files.items():
         path = root / rel
         if not isinstance(entry, dict) or not {"size", "sha256"} <= set(entry):
@@ -85,6 +85,7 @@ _MANIFEST_KEY = "_manifest"
 
 def mark_rollout_done(out: Path, summary: dict[str, Any]) -> None:
     """Write ``out/DONE.json``: the rollout summary and a manifest of every file in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     manifest = build_manifest(out, exclude=(DONE_FILE, DONE_FILE + ".tmp"))
     write_json_durably(out / DONE_FILE, {**summary, _MANIFEST_KEY: manifest})
 
