@@ -141,8 +141,7 @@ def test_body_size_is_checked_from_content_length_before_reading(server):
     host, port = server.server_address[:2]
     with socket.create_connection((host, port), timeout=5) as sock:
         sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Length: 999999999\r\n\r\n{"
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n{"
         )
         reply = recv_all(sock)
     assert reply.startswith("HTTP/1.1 413") and "exceeds" in reply
