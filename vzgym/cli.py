@@ -45,24 +45,101 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+class _PluginCommands:
+    """What a plugin's ``register_commands(cli)`` gets: it may add commands, never replace one.
+
+    A command whose name is taken (a built-in, or an earlier plugin's) is refused and
+    recorded as a failure of that plugin; its other commands are still added.
+    """
+
+    def __init__(self, group: click.Group, plugin: str):
+        self._group = group
+        self._plugin = plugin
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add ``cmd`` (as ``name``) unless that name is taken."""
+        name = name or cmd.name
+        if name in self._group.commands:
+            from vzgym.plugins.manager import record_failure
+
+            owner = "a built-in command" if name in _BUILTIN_COMMANDS else "taken"
+            record_failure(
+                self._plugin,
+                "register_commands",
+                ValueError(f"cannot replace {owner} {name!r}" if owner == "taken" else
+                           f"cannot replace built-in command {name!r}"),
+            )  # fmt: skip
+            return
+        self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.command(...)`` as on a click group, through :meth:`add_command`."""
+
+        def decorator(f: Any) -> click.Command:
+            cmd = click.command(*args, **kwargs)(f)
+            self.add_command(cmd)
+            return cmd
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.group(...)`` as on a click group, through :meth:`add_command`."""
+
+        def decorator(f: Any) -> click.Group:
+            grp = click.group(*args, **kwargs)(f)
+            self.add_command(grp)
+            return grp
+
+        return decorator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
+
+
 class _PluginGroup(click.Group):
-    """A click group that lets plugins add commands the first time it is used."""
+    """A click group that lets plugins add commands when something not built-in is asked for.
+
+    A built-in command never waits for external plugins to load.
+    """
 
     _loaded = False
+    _builtins_loaded = False
+
+    def _load_builtins(self) -> None:
+        """Add the commands of vzgym's own plugins (no external plugin is loaded)."""
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            import importlib
+
+            from vzgym.plugins.manager import DEFAULT_PLUGINS
+
+            for name in DEFAULT_PLUGINS:
+                hook = getattr(importlib.import_module(name), "register_commands", None)
+                if hook is not None:
+                    hook(cli=self)
+            _BUILTIN_COMMANDS.update(self.commands)
 
     def _load(self) -> None:
+        self._load_builtins()
         if not self._loaded:
             self._loaded = True
-            from vzgym.plugins.manager import call_hook
+            from vzgym.plugins.manager import DEFAULT_PLUGINS, call_hook_each
 
-            call_hook("register_commands", cli=self)
+            call_hook_each(
+                "register_commands",
+                lambda plugin: {
+                    "cli": self if plugin in DEFAULT_PLUGINS else _PluginCommands(self, plugin)
+                },
+            )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
+        self._load_builtins()
+        if cmd_name not in _BUILTIN_COMMANDS:
+            self._load()
         return super().get_command(ctx, cmd_name)
 
 
@@ -108,6 +185,7 @@ def plugins_command(show_all: bool) -> None:
     from vzgym.registration import get_registry
 
     get_registry()
+    cli._load()  # plugin commands too, so a refused command shows as a failure
     rows = [p for p in list_plugins() if show_all or not p.builtin]
     if not rows:
         click.echo("No external plugins loaded (use --all to see built-in ones).")
@@ -511,6 +589,10 @@ def init_tiny_command(out_dir: str, seed: int) -> None:
 
     path = build_tiny_model(out_dir, seed=seed)
     click.echo(f"tiny model written to {path}")
+
+
+#: Commands vzgym defines itself (plugins cannot replace them).
+_BUILTIN_COMMANDS: set[str] = set(cli.commands)
 
 
 def main() -> None:
