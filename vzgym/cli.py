@@ -399,9 +399,12 @@ def _resolve_config(
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
     """``--run-dir``, else ``logging.run_dir`` filled in (with ``--resume``: the newest match)."""
     from vzgym.config import format_run_dir
-    from vzgym.rundir import RunDirError, newest_run
+    from vzgym.rundir import RunDirError, newest_run, run_problem
 
     if run_dir:
+        problem = run_problem(Path(run_dir)) if resume else None
+        if problem:
+            raise click.ClickException(f"--resume: {problem}")
         return Path(run_dir)
     if resume:
         try:
@@ -495,10 +498,15 @@ def train_command(
         return
     from vzgym.trainers.local import LocalGRPOTrainer
 
+    claimed = not run_dir and not resume  # made by _claim_dir just now, empty
     try:
         trainer = LocalGRPOTrainer(config, out, resume=resume)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except BaseException as exc:
+        if claimed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed start leaves nothing behind
+        if isinstance(exc, ValueError):
+            raise click.ClickException(str(exc)) from exc
+        raise
     click.echo(f"run dir: {out} (starting at step {trainer.start_step})")
     history = trainer.train()
     if history:

@@ -189,3 +189,12 @@ def load_newest_intact(run_dir: Path) -> ResumePoint:
         shutil.rmtree(aside, ignore_errors=True)
         os.replace(path, aside)
     return point
+
+
+def finished_steps(run_dir: Path) -> list[Path]:
+    """Rollout folders of finished steps (``rollouts/step_*/DONE.json``), oldest first."""
+    root = run_dir / "rollouts"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("step_*") if (p / "DONE.json").is_file())
+

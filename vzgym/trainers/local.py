@@ -130,27 +130,28 @@ class LocalGRPOTrainer:
     ):
         from vzgym.config import build_estimators, build_phase_schedule
 
+        # Everything that can fail before the first step (config, env options, model,
+        # policies) is checked before anything is written: a failed start leaves the
+        # run dir as it found it.
         self.config = config
         self.run_dir = Path(run_dir)
         if holds_run(self.run_dir) and not resume:
             raise ValueError(f"{already_holds_message(self.run_dir)} or choose another --run-dir")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock_run_dir(self.run_dir)
-        if resume:
+        if resume and (self.run_dir / "config.toml").exists():
             _check_resumed_config(self.run_dir, config)
         tcfg = config.trainer
         self.env_id = config.env.id
         self.env_kwargs = {**dict(config.env.options), **(env_kwargs_extra or {})}
         _check_env(self.env_id, self.env_kwargs)
-        from vzgym.config import to_toml
-
-        (self.run_dir / "config.toml").write_text(to_toml(config))
         self.device = _device(tcfg.device)
         self.dtype = _dtype(config.policy.dtype, self.device)
         torch.manual_seed(tcfg.seed)
 
         self.base_model_path = resolve_model_path(config.policy.model)
-        point = load_newest_intact(self.run_dir) if resume else ResumePoint()
+        point = ResumePoint()
+        if resume and holds_run(self.run_dir):
+            self._lock = _lock_run_dir(self.run_dir)  # before moving damaged checkpoints aside
+            point = load_newest_intact(self.run_dir)
         checkpoint, state = point.path, point.state
         self.start_step = point.step
         model_path = checkpoint / "model" if checkpoint is not None else self.base_model_path
@@ -199,6 +200,12 @@ class LocalGRPOTrainer:
                     self.estimators[phase].load_state_dict(est_state)
             self.phases.load_state_dict(state["phase_controller"])
             set_rng_state(state["rng"])
+        self._check_policies()
+        from vzgym.config import to_toml
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)  # checks done: now write
+        self._lock = _lock_run_dir(self.run_dir)
+        (self.run_dir / "config.toml").write_text(to_toml(config))
         log = config.logging
         self.metrics = MetricsLogger(
             self.run_dir,
@@ -219,6 +226,18 @@ class LocalGRPOTrainer:
                 problem=problem,
             )
         self._clean_rollouts()
+
+    def _check_policies(self) -> None:
+        """Build the rollout's seating once, so a bad role policy fails before any write."""
+        from vzgym.rollout.seating import build_policy_map
+
+        build_policy_map(
+            self.env_id,
+            self.policy,
+            dict(self.config.policy.role_models),
+            self.config.policy.frozen_roles,
+            dict(self.env_kwargs),
+        )
 
     # ------------------------------------------------------------------ model
     def _load_model(
@@ -633,7 +652,8 @@ def _check_resumed_config(run_dir: Path, config: Any) -> None:
 
 
 def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """The env exists and takes ``env_kwargs`` (clear errors before any model is loaded)."""
+    """The env exists, takes ``env_kwargs`` and accepts their values (one is built and
+    closed): clear errors before any model is loaded or anything is written."""
     from vzgym.registration import UnknownEnvError, get_registry
 
     try:
@@ -641,12 +661,17 @@ def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
     except UnknownEnvError as exc:
         raise ValueError(str(exc)) from None
     names = spec.option_names()
-    if names is None:
-        return  # **kwargs all the way up: cannot tell
-    unknown = sorted(set(env_kwargs) - names)
+    unknown = sorted(set(env_kwargs) - names) if names is not None else []
     if unknown:
-        known = sorted(names)
+        known = sorted(names or ())
         raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
+    try:
+        env = spec.make(**env_kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"env {env_id!r}: {exc}") from exc
+    close = getattr(env, "close", None)
+    if callable(close):
+        close()
 
 
 def _as_dict(config: Any) -> dict[str, Any]:
