@@ -27,7 +27,11 @@ from vzgym.registration import get_registry
 
 pytestmark = pytest.mark.reliability
 
-EXAMPLE = ROOT / "examples" / "plugin-odd-one-out"
+#: Plugins that live in this repository: (env id, folder, module with the hook).
+REPO_PLUGINS = [
+    ("odd-one-out", ROOT / "examples" / "plugin-odd-one-out", "vzgym_odd_one_out.plugin"),
+    ("spy-edits", ROOT / "plugins" / "spy-edits", "vzgym_spy_edits.plugin"),
+]
 #: Actions each env must take, at least.
 ACTIONS_PER_ENV = 2000
 #: Seeds per env: same-seed resets reuse the costly set-up (shared_reset_options).
@@ -36,41 +40,53 @@ SEEDS = 3
 CHEAP = {
     "spy-charts": {"width": 128, "height": 128},
     "spy-clevr": {"width": 96, "height": 64},
+    "spy-edits": {"resize": 128},
     "svg-propose": {"num_proposals": 2},
     "svg-codegen": {"num_items": 2},
     "svg-solve": {"num_items": 2},
 }
 
 
-def _register_example_plugin() -> None:
-    """Register the example plugin's envs through its own hook (installed or not)."""
-    if "odd-one-out" in get_registry():
-        return
-    sys.path.insert(0, str(EXAMPLE))
-    from vzgym_odd_one_out import plugin
-
-    plugin.register_envs(
-        lambda *args, **kw: get_registry().register(*args, plugin="odd_one_out", **kw)
-    )
+ENV_IDS = sorted(set(get_registry().ids()) | {env_id for env_id, _, _ in REPO_PLUGINS})
 
 
-_register_example_plugin()
-ENV_IDS = get_registry().ids()
+@pytest.fixture(scope="module", autouse=True)
+def repo_plugins():
+    """Register this repository's plugins through their own hooks when they are not
+    installed; forget them afterwards (other tests see the registry as it was)."""
+    import importlib
+
+    from vzgym.registration import reset_registry
+
+    added = False
+    for env_id, folder, module in REPO_PLUGINS:
+        if env_id in get_registry():
+            continue  # installed: registered through its entry point
+        sys.path.insert(0, str(folder))
+        plugin = importlib.import_module(module)
+        owner = module.split(".")[0]
+        plugin.register_envs(
+            lambda *a, _o=owner, **kw: get_registry().register(*a, plugin=_o, **kw)
+        )
+        added = True
+    yield
+    if added:
+        reset_registry()
 
 
 @pytest.fixture(scope="module")
 def pair_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("pairs")
     for i, (a, b) in enumerate([("red", "blue"), ("green", "yellow"), ("white", "black")]):
-        Image.new("RGB", (40, 30), a).save(root / f"p{i}_original.png")
-        Image.new("RGB", (40, 30), b).save(root / f"p{i}_modified.png")
+        Image.new("RGB", (128, 96), a).save(root / f"p{i}_original.png")
+        Image.new("RGB", (128, 96), b).save(root / f"p{i}_modified.png")
     return root
 
 
 def _make(env_id: str, pair_folder) -> object:
     names = get_registry().spec(env_id).option_names() or set()
     kwargs = {k: v for k, v in CHEAP.get(env_id, {}).items() if k in names}
-    if env_id == "spy-pairs":
+    if "folder" in names:  # spy-pairs, spy-edits: a folder of image pairs / photos
         kwargs["folder"] = str(pair_folder)
     if "items" in names:  # svg-solve: build its items once instead of on every reset
         probe = vzgym.make(env_id, **kwargs)
