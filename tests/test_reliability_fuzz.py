@@ -31,6 +31,7 @@ pytestmark = pytest.mark.reliability
 REPO_PLUGINS = [
     ("odd-one-out", ROOT / "examples" / "plugin-odd-one-out", "vzgym_odd_one_out.plugin"),
     ("spy-edits", ROOT / "plugins" / "spy-edits", "vzgym_spy_edits.plugin"),
+    ("spy-charts", ROOT / "plugins" / "spy-charts", "vzgym_spy_charts.plugin"),
 ]
 #: Actions each env must take, at least.
 ACTIONS_PER_ENV = 2000
