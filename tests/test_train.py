@@ -11,7 +11,7 @@ import pytest
 from conftest import VZGYM, run_vzgym
 from safetensors.torch import load_file
 
-from vzgym.config import load_config
+from vzgym.config import load_config, to_toml
 from vzgym.trainers.local import LocalGRPOTrainer
 from vzgym.trainers.metrics import read_metrics
 
@@ -87,8 +87,8 @@ def test_kill_before_first_checkpoint_restarts_cleanly(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 300
-    while time.time() < deadline and not (run / "rollouts").exists():
+    deadline = time.time() + 300  # kill after step 0's rollout finished: a run to resume
+    while time.time() < deadline and not (run / "rollouts/step_000000/DONE.json").exists():
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -350,9 +350,11 @@ def test_resume_refuses_a_changed_config_and_reused_rollouts(tmp_path):
     more = LocalGRPOTrainer(_toy_config("trainer.steps=2"), run, resume=True)  # may change
     assert more.start_step == 1
     del more
-    # a crash that left only a rollout behind still counts as a run
+    # a crash that left only a finished rollout behind still counts as a run
     crashed = tmp_path / "c"
     (crashed / "rollouts" / "step_000000").mkdir(parents=True)
+    (crashed / "config.toml").write_text(to_toml(_toy_config()))
+    (crashed / "rollouts" / "step_000000" / "DONE.json").write_text("{}")
     with pytest.raises(ValueError, match="already holds a run"):
         LocalGRPOTrainer(_toy_config(), crashed)
 

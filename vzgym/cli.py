@@ -45,24 +45,101 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+class _PluginCommands:
+    """What a plugin's ``register_commands(cli)`` gets: it may add commands, never replace one.
+
+    A command whose name is taken (a built-in, or an earlier plugin's) is refused and
+    recorded as a failure of that plugin; its other commands are still added.
+    """
+
+    def __init__(self, group: click.Group, plugin: str):
+        self._group = group
+        self._plugin = plugin
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add ``cmd`` (as ``name``) unless that name is taken."""
+        name = name or cmd.name
+        if name in self._group.commands:
+            from vzgym.plugins.manager import record_failure
+
+            owner = "a built-in command" if name in _BUILTIN_COMMANDS else "taken"
+            record_failure(
+                self._plugin,
+                "register_commands",
+                ValueError(f"cannot replace {owner} {name!r}" if owner == "taken" else
+                           f"cannot replace built-in command {name!r}"),
+            )  # fmt: skip
+            return
+        self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.command(...)`` as on a click group, through :meth:`add_command`."""
+
+        def decorator(f: Any) -> click.Command:
+            cmd = click.command(*args, **kwargs)(f)
+            self.add_command(cmd)
+            return cmd
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        """``@cli.group(...)`` as on a click group, through :meth:`add_command`."""
+
+        def decorator(f: Any) -> click.Group:
+            grp = click.group(*args, **kwargs)(f)
+            self.add_command(grp)
+            return grp
+
+        return decorator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
+
+
 class _PluginGroup(click.Group):
-    """A click group that lets plugins add commands the first time it is used."""
+    """A click group that lets plugins add commands when something not built-in is asked for.
+
+    A built-in command never waits for external plugins to load.
+    """
 
     _loaded = False
+    _builtins_loaded = False
+
+    def _load_builtins(self) -> None:
+        """Add the commands of vzgym's own plugins (no external plugin is loaded)."""
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            import importlib
+
+            from vzgym.plugins.manager import DEFAULT_PLUGINS
+
+            for name in DEFAULT_PLUGINS:
+                hook = getattr(importlib.import_module(name), "register_commands", None)
+                if hook is not None:
+                    hook(cli=self)
+            _BUILTIN_COMMANDS.update(self.commands)
 
     def _load(self) -> None:
+        self._load_builtins()
         if not self._loaded:
             self._loaded = True
-            from vzgym.plugins.manager import call_hook
+            from vzgym.plugins.manager import DEFAULT_PLUGINS, call_hook_each
 
-            call_hook("register_commands", cli=self)
+            call_hook_each(
+                "register_commands",
+                lambda plugin: {
+                    "cli": self if plugin in DEFAULT_PLUGINS else _PluginCommands(self, plugin)
+                },
+            )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
+        self._load_builtins()
+        if cmd_name not in _BUILTIN_COMMANDS:
+            self._load()
         return super().get_command(ctx, cmd_name)
 
 
@@ -108,6 +185,7 @@ def plugins_command(show_all: bool) -> None:
     from vzgym.registration import get_registry
 
     get_registry()
+    cli._load()  # plugin commands too, so a refused command shows as a failure
     rows = [p for p in list_plugins() if show_all or not p.builtin]
     if not rows:
         click.echo("No external plugins loaded (use --all to see built-in ones).")
@@ -121,7 +199,9 @@ def plugins_command(show_all: bool) -> None:
 @cli.command("play")
 @click.option("--env", "env_id", required=True, help="Env id, e.g. spy-clevr.")
 @click.option("--seat", default="1", show_default=True, help="Your seat: a number or agent id.")
-@click.option("--seed", type=int, default=None, help="Episode seed (same seed, same game).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Episode seed (same seed, same game)."
+)
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option(
     "--image-dir",
@@ -160,10 +240,33 @@ def play_command(
 @click.option("--policy", default="tiny", show_default=True, help="Policy spec for every seat.")
 @click.option("--role-policy", "role_policies", multiple=True, help="ROLE=SPEC override.")
 @click.option("--frozen", multiple=True, help="Role whose turns are not trained ('*' = all).")
-@click.option("--games", type=int, default=8, show_default=True, help="Distinct games (seeds).")
-@click.option("--group", type=int, default=4, show_default=True, help="Copies per game (GRPO).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--games",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Distinct games (seeds).",
+)
+@click.option(
+    "--group",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Copies per game (GRPO).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Game g is played with seed SEED + g.",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add games to the trajectories already in --out (numbered after them, fresh seeds).",
+)
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option("--max-new-tokens", type=int, default=64, show_default=True)
 @click.option("--temperature", type=float, default=1.0, show_default=True)
@@ -183,6 +286,7 @@ def rollout_command(
     temperature: float,
     top_p: float,
     progress: bool,
+    append: bool,
 ) -> None:
     """Play many games at once with model policies and write trajectories to OUT."""
     from vzgym.core.policy import SamplingParams
@@ -190,6 +294,7 @@ def rollout_command(
     from vzgym.rollout import RolloutConfig, run_rollouts
 
     env_kwargs = parse_options(options)
+    first_game, first_episode = _rollout_start(out_dir, append, seed, games)
     try:
         from vzgym.rollout.seating import build_policy_map, parse_role_specs
 
@@ -202,6 +307,8 @@ def rollout_command(
             group=group,
             seed=seed,
             sampling=SamplingParams(temperature, top_p, max_new_tokens, 1, seed),
+            first_game=first_game,
+            first_episode=first_episode,
         )
         if not (temperature >= 0 and temperature < float("inf")) or not 0 < top_p <= 1:
             raise ValueError(
@@ -212,6 +319,36 @@ def rollout_command(
     except (UnknownEnvError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_rollout_summary(summary, out_dir, env_id)
+
+
+def _rollout_start(out_dir: str, append: bool, seed: int, games: int) -> tuple[int, int]:
+    """The first game and episode id of a rollout into ``out_dir``.
+
+    A folder that already holds trajectories is refused unless ``--append``; then
+    the new games are numbered after the old ones and must not reuse their seeds.
+    """
+    from vzgym.rollout.writer import used_ids
+
+    try:
+        seeds, next_game, next_episode = used_ids(out_dir)
+    except Exception as exc:  # noqa: BLE001 - unreadable shards: say which folder
+        raise click.ClickException(f"cannot read the trajectories in {out_dir}: {exc}") from exc
+    if not seeds:
+        return 0, 0
+    held = f"{next_game} game(s), seeds {min(seeds)}..{max(seeds)}"
+    if not append:
+        raise click.ClickException(
+            f"--out {out_dir} already holds trajectories ({held}); pass --append to add "
+            "games with fresh seeds, or choose another --out"
+        )
+    new = {seed + g for g in range(next_game, next_game + games)}
+    reused = sorted(new & seeds)
+    if reused:
+        raise click.ClickException(
+            f"--append: seed(s) {reused[:5]} are already in {out_dir} ({held}); "
+            f"use --seed {max(seeds) + 1 - next_game} or more"
+        )
+    return next_game, next_episode
 
 
 def _failure_text(failures: dict[str, int]) -> str:
@@ -262,9 +399,12 @@ def _resolve_config(
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
     """``--run-dir``, else ``logging.run_dir`` filled in (with ``--resume``: the newest match)."""
     from vzgym.config import format_run_dir
-    from vzgym.rundir import RunDirError, newest_run
+    from vzgym.rundir import RunDirError, newest_run, run_problem
 
     if run_dir:
+        problem = run_problem(Path(run_dir)) if resume else None
+        if problem:
+            raise click.ClickException(f"--resume: {problem}")
         return Path(run_dir)
     if resume:
         try:
@@ -358,10 +498,15 @@ def train_command(
         return
     from vzgym.trainers.local import LocalGRPOTrainer
 
+    claimed = not run_dir and not resume  # made by _claim_dir just now, empty
     try:
         trainer = LocalGRPOTrainer(config, out, resume=resume)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except BaseException as exc:
+        if claimed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed start leaves nothing behind
+        if isinstance(exc, ValueError):
+            raise click.ClickException(str(exc)) from exc
+        raise
     click.echo(f"run dir: {out} (starting at step {trainer.start_step})")
     history = trainer.train()
     if history:
@@ -454,9 +599,15 @@ def init_tiny_command(out_dir: str, seed: int) -> None:
     click.echo(f"tiny model written to {path}")
 
 
+#: Commands vzgym defines itself (plugins cannot replace them).
+_BUILTIN_COMMANDS: set[str] = set(cli.commands)
+
+
 def main() -> None:
-    """Entry point of the ``vzgym`` script."""
-    cli(prog_name="vzgym")
+    """Entry point of the ``vzgym`` script (expected failures end as one ``Error:`` line)."""
+    from vzgym.cli_errors import main_exit
+
+    main_exit(cli)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ import glob
 from pathlib import Path
 from typing import Any
 
-#: Files that mean a run dir already holds a training run.
+#: Files a training run writes into its run dir.
 RUN_FILES = ("metrics.jsonl", "checkpoints", "rollouts", "config.toml")
 #: The lock file a training process holds in its run dir.
 LOCK_FILE = ".vzgym.lock"
@@ -28,15 +28,22 @@ def run_dir_pattern(template: str, env_id: str) -> str:
 
 
 def newest_run(template: str, env_id: str) -> Path:
-    """The most recently modified run dir matching ``template`` for ``env_id``.
+    """The most recently modified run dir matching ``template`` for ``env_id`` that holds a
+    run (:func:`holds_run`; a failed start's empty dir is skipped).
 
     Raises:
-        RunDirError: no dir matches.
+        RunDirError: no such dir.
     """
     pattern = run_dir_pattern(template, env_id)
-    found = sorted(map(Path, glob.glob(pattern)), key=lambda p: p.stat().st_mtime)
+    found = sorted(
+        (p for p in map(Path, glob.glob(pattern)) if holds_run(p)),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not found:
-        raise RunDirError(f"--resume: no run matches {pattern}; give --run-dir")
+        raise RunDirError(
+            f"--resume: no run dir matching {pattern} holds a run (config.toml and a "
+            "checkpoint or finished step); give --run-dir"
+        )
     return found[-1]
 
 
@@ -60,9 +67,33 @@ def claim_dir(path: Path) -> Path:
     raise RunDirError(f"no free run dir next to {path}")
 
 
+def run_problem(run_dir: Path) -> str | None:
+    """Why ``run_dir`` holds no run that ``--resume`` could continue (None when it does).
+
+    A run is a dir with ``config.toml`` and at least one checkpoint
+    (``checkpoints/step_*/trainer_state.pt``) or finished step
+    (``rollouts/step_*/DONE.json``).  A dir with less (a start killed before its first
+    step finished) may be started again without ``--resume``.
+    """
+    if not run_dir.exists():
+        return f"run dir {run_dir} does not exist"
+    if not run_dir.is_dir():
+        return f"{run_dir} is not a directory"
+    if not (run_dir / "config.toml").is_file():
+        return f"run dir {run_dir} holds no run: config.toml is missing"
+    if any(run_dir.glob("checkpoints/step_*/trainer_state.pt")) or any(
+        run_dir.glob("rollouts/step_*/DONE.json")
+    ):
+        return None
+    return (
+        f"run dir {run_dir} holds no checkpoint (checkpoints/step_*) and no finished step "
+        "(rollouts/step_*/DONE.json) to resume; start it again without --resume"
+    )
+
+
 def holds_run(run_dir: Path) -> bool:
-    """True when ``run_dir`` has a training run's files (:data:`RUN_FILES`)."""
-    return any((run_dir / name).exists() for name in RUN_FILES)
+    """True when ``run_dir`` holds a run (see :func:`run_problem`)."""
+    return run_problem(run_dir) is None
 
 
 def holds_files(run_dir: Path) -> bool:

@@ -27,25 +27,47 @@ strict OpenAI-style server.
 
 Calls into the policy are serialised (one at a time) unless ``serialize=False``.
 If the policy raises, the request gets HTTP 500 with the error message.  Every request is logged
-in ``server.requests`` (model, ``n``, image sizes, extension fields seen).
+in ``server.requests`` (model, ``n``, image sizes, extension fields seen; the newest 1000).
+
+Hostile clients are bounded by :class:`~vzgym.agents.server_limits.ServerLimits`: the
+body size is checked from ``Content-Length`` before it is read (413), image pixels from
+the image header before decoding and text length in characters, then tokens, before
+the policy sees it (413); at most ``max_in_flight`` chat requests run at once (429
+beyond), at most ``max_connections`` connections are open, every socket has a timeout,
+and every field is type- and range-checked (400 naming the field); roles are limited
+to ``system``, ``user`` and ``assistant``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import io
 import json
+import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from vzgym.core.observation import Observation
-from vzgym.core.policy import Completion, Policy, SamplingParams
+from vzgym.agents.server_limits import (
+    RequestError,
+    ServerLimits,
+    check_fields,
+    decode_data_url,
+    observation_from_messages,
+)
+from vzgym.core.policy import Completion, Policy
+
+__all__ = [
+    "PolicyServer",
+    "RequestError",
+    "ServerLimits",
+    "decode_data_url",
+    "observation_from_messages",
+    "serve_policy",
+]
 
 #: Request fields this server knows (others are rejected with HTTP 400).
 _OPENAI_FIELDS = {
@@ -73,85 +95,8 @@ _VLLM_FIELDS = {
 }
 #: vLLM sampling extensions this server accepts only at their "off" values.
 _NEUTRAL_VALUES = {"top_k": (0, -1), "min_p": (0,), "repetition_penalty": (1,)}
-#: Largest request body accepted (bytes).
-MAX_BODY_BYTES = 64 * 1024 * 1024
-
-
-class RequestError(ValueError):
-    """A malformed request (answered with HTTP 400)."""
-
-
-def decode_data_url(url: str) -> Any:
-    """Decode a ``data:image/...;base64,...`` URL into a PIL image (fully loaded)."""
-    from PIL import Image
-
-    if not isinstance(url, str) or not url.startswith("data:"):
-        raise RequestError("only data: image URLs are supported (this server fetches nothing)")
-    header, sep, payload = url.partition(",")
-    if not sep or ";base64" not in header:
-        raise RequestError("image data URLs must be base64 encoded")
-    try:
-        raw = base64.b64decode(payload, validate=True)
-        image = Image.open(io.BytesIO(raw))
-        image.load()
-    except (binascii.Error, OSError, ValueError) as exc:
-        raise RequestError(f"cannot decode image data URL: {exc}") from exc
-    return image
-
-
-def observation_from_messages(messages: Any) -> Observation:
-    """Turn OpenAI chat messages into an :class:`Observation` (images decoded to PIL)."""
-    if not isinstance(messages, list) or not messages:
-        raise RequestError("'messages' must be a non-empty list")
-    out: list[dict[str, Any]] = []
-    for msg in messages:
-        if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
-            raise RequestError("every message needs a 'role'")
-        content = msg.get("content")
-        parts: list[dict[str, Any]] = []
-        if isinstance(content, str):
-            parts.append({"type": "text", "text": content})
-        elif isinstance(content, list):
-            for part in content:
-                kind = part.get("type") if isinstance(part, dict) else None
-                if kind == "text":
-                    parts.append({"type": "text", "text": str(part.get("text", ""))})
-                elif kind == "image_url":
-                    ref = part.get("image_url")
-                    url = ref.get("url") if isinstance(ref, dict) else ref
-                    parts.append({"type": "image", "image": decode_data_url(url)})
-                else:
-                    raise RequestError(f"unsupported content part type {kind!r}")
-        elif content is not None:
-            raise RequestError("message 'content' must be a string or a list of parts")
-        out.append({"role": msg["role"], "content": parts})
-    return Observation("openai_client", "player", "chat", 0, out)
-
-
-def _sampling_from_body(body: dict[str, Any]) -> SamplingParams:
-    def number(key: str, default: float) -> float:
-        value = body.get(key, default)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RequestError(f"'{key}' must be a number")
-        return float(value)
-
-    n = int(number("n", 1))
-    if not 1 <= n <= 64:
-        raise RequestError("'n' must be between 1 and 64")
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    max_new = int(max_tokens) if max_tokens is not None else 256
-    if max_new < 1:
-        raise RequestError("'max_tokens' must be at least 1")
-    seed = body.get("seed")
-    return SamplingParams(
-        temperature=number("temperature", 1.0),
-        top_p=number("top_p", 1.0),
-        max_new_tokens=max_new,
-        n=n,
-        seed=int(seed) if seed is not None else None,
-    )
+#: Largest request body accepted by default (bytes).
+MAX_BODY_BYTES = ServerLimits.max_body_bytes
 
 
 class PolicyServer(ThreadingHTTPServer):
@@ -163,8 +108,9 @@ class PolicyServer(ThreadingHTTPServer):
         vllm_extensions: whether vLLM's request extensions are accepted.
         serialize: call the policy for one request at a time (default); turn
             off only for thread-safe policies.
+        limits: sizes, concurrency and timeouts (:class:`ServerLimits`).
         requests: one log dict per chat request (``model``, ``n``,
-            ``image_sizes``, ``extensions``, ``status``).
+            ``image_sizes``, ``extensions``, ``status``), the newest 1000.
     """
 
     daemon_threads = True
@@ -178,14 +124,68 @@ class PolicyServer(ThreadingHTTPServer):
         model_name: str = "vzgym",
         vllm_extensions: bool = True,
         serialize: bool = True,
+        limits: ServerLimits | None = None,
     ):
         super().__init__(address, _Handler)
         self.policy = policy
         self.model_name = model_name
         self.vllm_extensions = vllm_extensions
-        self.requests: list[dict[str, Any]] = []
+        self.limits = limits or ServerLimits()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=1000)
         self._policy_lock: Any = threading.Lock() if serialize else contextlib.nullcontext()
+        self._in_flight = threading.BoundedSemaphore(self.limits.max_in_flight)
+        self._open = 0
+        self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve a connection in a thread, or close it at once past ``max_connections``."""
+        with self._open_lock:
+            full = self._open >= self.limits.max_connections
+            self._open += 0 if full else 1
+        if full:
+            with contextlib.suppress(OSError):
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection; free its place when it closes."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open -= 1
+
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now."""
+        return self._open
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up or stalls; report anything else."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+    def try_begin_request(self) -> bool:
+        """Take an in-flight place for a chat request (False when all are taken)."""
+        return self._in_flight.acquire(blocking=False)
+
+    def end_request(self) -> None:
+        """Give back the place :meth:`try_begin_request` took."""
+        self._in_flight.release()
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` with the policy's tokenizer (None when it has none)."""
+        tokenizer = getattr(self.policy, "tokenizer", None)
+        encode = getattr(tokenizer, "encode", None)
+        if encode is None:
+            return None
+        return len(encode(text, add_special_tokens=False))
 
     @property
     def url(self) -> str:
@@ -227,11 +227,12 @@ class PolicyServer(ThreadingHTTPServer):
             raise RequestError(f"unrecognized request argument(s): {', '.join(unknown)}")
         if body.get("stream"):
             raise RequestError("streaming is not supported")
+        sampling = check_fields(body, self.limits)
         for field, neutral in _NEUTRAL_VALUES.items():
             if body.get(field) is not None and body[field] not in neutral:
                 raise RequestError(f"{field}={body[field]!r} is not supported by this server")
-        observation = observation_from_messages(body.get("messages"))
-        sampling = _sampling_from_body(body)
+        count = self.count_tokens if getattr(self.policy, "tokenizer", None) else None
+        observation = observation_from_messages(body.get("messages"), self.limits, count)
         images = observation.images()
         log = {
             "model": body.get("model"),
@@ -313,6 +314,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: PolicyServer
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        """Give the connection's socket the server's timeout (a silent client is dropped)."""
+        self.timeout = self.server.limits.socket_timeout
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Stay quiet (the server keeps its own request log)."""
 
@@ -321,6 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -338,30 +346,90 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"no route {self.path}", "not_found")
 
+    def _refuse(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        """Answer an error and close the connection (its body, if any, is never read)."""
+        self.close_connection = True
+        self._error(status, message, kind)
+
+    def _body_length(self) -> int | None:
+        """The declared body length, or None after refusing the request."""
+        if self.headers.get("Transfer-Encoding"):
+            self._refuse(411, "send the body with a Content-Length (no Transfer-Encoding)")
+            return None
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            self._refuse(411, "a Content-Length header is required")
+            return None
+        try:
+            length = int(declared)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._refuse(400, f"invalid Content-Length {declared[:40]!r}")
+            return None
+        limit = self.server.limits.max_body_bytes
+        if length > limit:
+            self._refuse(413, f"request body of {length} bytes exceeds {limit} bytes")
+            return None
+        return length
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        """Serve ``/v1/chat/completions``."""
+        """Serve ``/v1/chat/completions`` (limits first: size, in-flight count, then fields)."""
         path = self.path.split("?", 1)[0].rstrip("/")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._error(413, "request body too large", "invalid_request_error")
-            self.close_connection = True
-            return
-        raw = self.rfile.read(length) if length else b""
         if path not in ("/v1/chat/completions", "/chat/completions"):
-            self._error(404, f"no route {self.path}", "not_found")
+            self._refuse(404, f"no route {self.path[:200]}", "not_found")
+            return
+        length = self._body_length()
+        if length is None:
+            return
+        if not self.server.try_begin_request():
+            self._refuse(429, "too many requests in flight; retry later", "rate_limit_error")
+            return
+        try:
+            self._chat(length)
+        finally:
+            self.server.end_request()
+
+    def _read_body(self, length: int) -> bytes | None:
+        """Read the body within ``socket_timeout`` in all (a trickling client is dropped)."""
+        deadline = time.monotonic() + self.server.limits.socket_timeout
+        chunks, got = [], 0
+        try:
+            while got < length:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = self.rfile.read1(min(length - got, 1 << 20))
+                if not chunk:
+                    self._refuse(400, "the request body ended before its Content-Length")
+                    return None
+                chunks.append(chunk)
+                got += len(chunk)
+        except OSError:  # a socket timeout: the client stalled mid-body
+            self.close_connection = True
+            return None
+        return b"".join(chunks)
+
+    def _chat(self, length: int) -> None:
+        raw = self._read_body(length)
+        if raw is None:
             return
         try:
             body = json.loads(raw.decode("utf-8") or "null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self._error(400, f"invalid JSON: {exc}", "invalid_request_error")
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            self._error(400, f"invalid JSON: {str(exc)[:200]}", "invalid_request_error")
             return
-        if isinstance(body, dict) and body.get("model") not in (None, self.server.model_name):
-            self._error(404, f"model {body.get('model')!r} does not exist", "not_found")
+        del raw
+        model = body.get("model") if isinstance(body, dict) else None
+        if model is not None and not isinstance(model, str):
+            self._error(400, "'model' must be a string", "invalid_request_error")
+            return
+        if model not in (None, self.server.model_name):
+            self._error(404, f"model {str(body.get('model'))[:100]!r} does not exist", "not_found")
             return
         try:
             response = self.server.chat_completion(body)
         except RequestError as exc:
-            self._error(400, str(exc), "invalid_request_error")
+            self._error(exc.status, str(exc), "invalid_request_error")
             return
         except Exception as exc:  # noqa: BLE001 - report policy failures as HTTP 500
             if self.server.requests:
@@ -379,6 +447,7 @@ def serve_policy(
     model_name: str = "vzgym",
     vllm_extensions: bool = True,
     serialize: bool = True,
+    limits: ServerLimits | None = None,
 ) -> tuple[PolicyServer, str]:
     """Start a :class:`PolicyServer` for ``policy`` in a background thread.
 
@@ -393,6 +462,7 @@ def serve_policy(
         model_name=model_name,
         vllm_extensions=vllm_extensions,
         serialize=serialize,
+        limits=limits,
     )
     server.start()
     return server, server.url

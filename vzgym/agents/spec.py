@@ -26,6 +26,13 @@ def _hf(rest: str, **options: Any) -> Policy:
 
     if not rest:
         raise ValueError("hf policy needs a path: hf:/path/to/model")
+    from pathlib import Path
+
+    if not Path(rest).expanduser().is_dir():
+        raise ValueError(
+            f"hf:{rest}: no model directory there (nothing is downloaded here; "
+            "give a local folder with config.json)"
+        )
     return HFPolicy(rest, **options)
 
 

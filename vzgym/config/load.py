@@ -276,6 +276,11 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             raise ConfigError(f"config file {str(path)!r} not found") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {str(path)!r} is not UTF-8 text (byte "
+                f"{exc.object[exc.start : exc.start + 1]!r} at position {exc.start})"
+            ) from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
     return from_dict(apply_overrides(data, overrides))

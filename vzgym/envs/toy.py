@@ -52,6 +52,8 @@ class ToyColorEnv(MultiAgentEnv):
         unknown = [c for c in colors if c not in PALETTE]
         if unknown or len(colors) < 2:
             raise ValueError(f"colors must be >= 2 of {sorted(PALETTE)}, got {list(colors)}")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 4096:
+            raise ValueError(f"size must be an int in [0, 4096], got {size!r}")
         self.colors = list(colors)
         self.letters = "".join(chr(ord("A") + i) for i in range(len(self.colors)))
         self.size = size

@@ -7,13 +7,21 @@
   string loads none, ``"a,b"`` loads only those (entry-point or distribution names).
 * A plugin that fails to import, or whose hook raises, is reported as a
   :class:`PluginWarning` and recorded in :func:`failures`; everything else keeps working.
+* A plugin whose import is slow is named on stderr after a few seconds, with how to
+  skip it; one still importing after ``VZGYM_PLUGIN_TIMEOUT`` seconds (default 60) is
+  skipped and recorded as a failure, so a plugin that blocks never hangs vzgym.
+* What an external plugin prints while it imports or registers goes to stderr, so it
+  never mixes into machine-readable output (``vzgym envs --json``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +34,11 @@ from vzgym.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "vzgym"
 ENV_VAR = "VZGYM_LOAD_PLUGINS"
+TIMEOUT_VAR = "VZGYM_PLUGIN_TIMEOUT"
+#: Seconds an external plugin may take to import before it is skipped (``VZGYM_PLUGIN_TIMEOUT``).
+DEFAULT_TIMEOUT = 60.0
+#: Seconds after which a still-importing plugin is named on stderr.
+WARN_AFTER = 5.0
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "vzgym.plugins.builtin_envs",
     "vzgym.plugins.builtin_commands",
@@ -72,6 +85,68 @@ def _allowed_external() -> set[str] | None:
     return {_canonical(part.strip()) for part in value.split(",") if part.strip()}
 
 
+def record_failure(plugin: str, stage: str, exc: BaseException) -> None:
+    """Record (and warn about) a plugin failure, as a failed import or hook is recorded."""
+    _record(plugin, stage, exc)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Any:
+    """Send what is printed meanwhile (Python's ``sys.stdout`` and file descriptor 1) to stderr."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no usable descriptors (a daemon): Python-level redirection only
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _timeout() -> float:
+    try:
+        return max(0.1, float(os.environ.get(TIMEOUT_VAR, DEFAULT_TIMEOUT)))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def _load_entry_point(ep: Any) -> Any:
+    """``ep.load()`` in a watched thread: named on stderr when slow, skipped past the timeout."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["plugin"] = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            result["error"] = exc
+
+    timeout = _timeout()
+    worker = threading.Thread(target=target, name=f"vzgym-plugin-{ep.name}", daemon=True)
+    worker.start()
+    worker.join(min(WARN_AFTER, timeout / 2))
+    if worker.is_alive():
+        dist = f" (distribution {ep.dist.name})" if ep.dist is not None else ""
+        print(
+            f"vzgym: still loading plugin {ep.name!r}{dist}; to skip it, list only the "
+            f"plugins you want in {ENV_VAR} (e.g. {ENV_VAR}= loads none); it is skipped "
+            f"after {timeout:g} s ({TIMEOUT_VAR})",
+            file=sys.__stderr__,
+            flush=True,
+        )
+        worker.join(max(0.0, timeout - min(WARN_AFTER, timeout / 2)))
+    if worker.is_alive():
+        raise TimeoutError(f"import did not finish within {timeout:g} s; skipped")
+    if "error" in result:
+        raise result["error"]
+    return result["plugin"]
+
+
 def _record(plugin: str, stage: str, exc: BaseException) -> None:
     failure = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
     _failures.append(failure)
@@ -100,7 +175,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if pm.has_plugin(ep.name):
             continue
         try:
-            plugin = ep.load()
+            with stdout_to_stderr():
+                plugin = _load_entry_point(ep)
             pm.register(plugin, name=ep.name)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not kill vzgym
             _record(ep.name, "import", exc)
@@ -135,7 +211,8 @@ def run_register_hook(name: str, add: Callable[..., Any]) -> None:
             return add(_p, *args, **kwargs)
 
         try:
-            impl.function(register=register)
+            with _quiet(plugin):
+                impl.function(register=register)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken plugin must not kill the rest
             _record(plugin, name, exc)
 
@@ -170,13 +247,35 @@ def call_hook(name: str, **kwargs: Any) -> list[Any]:
     results: list[Any] = []
     for impl in reversed(caller.get_hookimpls()):
         try:
-            result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            with _quiet(impl.plugin_name):
+                result = impl.function(**{k: kwargs[k] for k in impl.argnames})
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate plugin errors
             _record(impl.plugin_name, name, exc)
             continue
         if result is not None:
             results.append(result)
     return results
+
+
+def _quiet(plugin: str) -> Any:
+    """Redirect an external plugin's prints to stderr (built-ins print nothing)."""
+    return contextlib.nullcontext() if plugin in DEFAULT_PLUGINS else stdout_to_stderr()
+
+
+def call_hook_each(name: str, kwargs_for: Callable[[str], dict[str, Any]]) -> None:
+    """Call hook ``name`` on each plugin with its own keyword arguments (``kwargs_for(plugin)``),
+    built-ins first; a plugin that raises is recorded as a failure."""
+    pm = get_plugin_manager()
+    impls = sorted(
+        getattr(pm.hook, name).get_hookimpls(), key=lambda i: i.plugin_name not in DEFAULT_PLUGINS
+    )
+    for impl in impls:
+        kwargs = kwargs_for(impl.plugin_name)
+        try:
+            with _quiet(impl.plugin_name):
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate plugin errors
+            _record(impl.plugin_name, name, exc)
 
 
 def failures() -> list[PluginFailure]:

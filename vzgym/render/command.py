@@ -68,7 +68,10 @@ def render_command(
     out = output or input_path.with_suffix(".png")
     wrote = ""
     if res.png is not None and (res.status is RenderStatus.OK or write_empty):
-        out.write_bytes(res.png)
+        try:
+            out.write_bytes(res.png)
+        except OSError as e:
+            raise click.ClickException(f"cannot write {out}: {e.strerror or e}") from e
         wrote = f" -> {out} ({res.width}x{res.height})"
     click.echo(f"{res.status.value}: {res.message}{wrote}")
     if not res.ok:

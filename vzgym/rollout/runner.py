@@ -71,7 +71,12 @@ class PolicyMap:
 
 @dataclass
 class RolloutConfig:
-    """What to roll out: env, how many games and copies, seeds and sampling."""
+    """What to roll out: env, how many games and copies, seeds and sampling.
+
+    Game ``g`` (``first_game <= g < first_game + games``) is played with seed
+    ``seed + g`` and its copies get episode ids from ``first_episode`` on; a run
+    appended to earlier trajectories starts both after theirs (no id twice).
+    """
 
     env_id: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -80,6 +85,8 @@ class RolloutConfig:
     seed: int = 0
     sampling: SamplingParams = field(default_factory=SamplingParams)
     max_steps: int = 1000
+    first_game: int = 0
+    first_episode: int = 0
 
 
 @dataclass
@@ -157,12 +164,13 @@ class RolloutRunner:
     def _start(self) -> list[_Episode]:
         cfg = self.config
         episodes = []
-        for game in range(cfg.games):
+        for k in range(cfg.games):
+            game = cfg.first_game + k
             seed = cfg.seed + game
             shared: dict[str, Any] | None = None
             for copy in range(cfg.group):
                 env = _make_env(cfg)
-                ep = _Episode(env, game, copy, game * cfg.group + copy, seed)
+                ep = _Episode(env, game, copy, cfg.first_episode + k * cfg.group + copy, seed)
                 ep.obs, _ = env.reset(seed=seed, options=shared)
                 if not ep.obs:  # nothing to play (e.g. no usable items this seed)
                     ep.status = "ok"

@@ -126,9 +126,8 @@ class TrajectoryWriter:
     def __init__(self, out_dir: str | Path, *, shard_rows: int = 2000, image_cache: int = 512):
         self.root = Path(out_dir)
         self.traj_dir = self.root / "trajectories"
-        self.image_dir = self.root / "images"
-        self.traj_dir.mkdir(parents=True, exist_ok=True)
-        self.image_dir.mkdir(parents=True, exist_ok=True)
+        self.image_dir = self.root / "images"  # both made on first write: a run that
+        # fails before its first turn leaves no folder behind
         self.shard_rows = shard_rows
         self._rows: list[dict[str, Any]] = []
         self._image_refs: OrderedDict[int, tuple[Any, str]] = OrderedDict()
@@ -161,6 +160,7 @@ class TrajectoryWriter:
             rel = f"images/{digest.hexdigest()[:32]}.png"
             path = self.root / rel
             if not path.exists():
+                self.image_dir.mkdir(parents=True, exist_ok=True)
                 buf = io.BytesIO()
                 png_image.save(buf, format="PNG", compress_level=1)
                 tmp = path.with_suffix(".tmp")
@@ -215,6 +215,7 @@ class TrajectoryWriter:
         if not self._rows:
             return None
         table = pa.Table.from_pylist(self._rows, schema=TURN_SCHEMA)
+        self.traj_dir.mkdir(parents=True, exist_ok=True)
         path = self.traj_dir / f"part-{self._next_shard:05d}.parquet"
         tmp = self.traj_dir / f".part-{self._next_shard:05d}.parquet.tmp"
         pq.write_table(table, tmp)
@@ -248,3 +249,18 @@ def read_trajectories(out_dir: str | Path) -> pa.Table:
     if not paths:
         return TURN_SCHEMA.empty_table()
     return pa.concat_tables([pq.read_table(p, schema=TURN_SCHEMA) for p in paths])
+
+
+def used_ids(out_dir: str | Path) -> tuple[set[int], int, int]:
+    """What the trajectories in ``out_dir`` already use: their seeds, the next free game
+    (group) id and the next free episode id (``set(), 0, 0`` for an unused folder)."""
+    paths = shard_paths(out_dir)
+    if not paths:
+        return set(), 0, 0
+    table = pa.concat_tables(
+        [pq.read_table(p, columns=["seed", "group_id", "episode_id"]) for p in paths]
+    )
+    seeds = {int(s) for s in table.column("seed").to_pylist()}
+    groups = table.column("group_id").to_pylist()
+    episodes = table.column("episode_id").to_pylist()
+    return seeds, max(groups, default=-1) + 1, max(episodes, default=-1) + 1

@@ -2,10 +2,15 @@
 
 ``RUN/checkpoints/step_000004/`` holds ``model/`` (``save_pretrained``),
 ``trainer_state.pt`` (optimizer, RNG states, step, advantage baselines, phase
-controller) and ``state.json`` (the readable part).  A checkpoint is written to
-a hidden temporary folder and renamed into place, so a folder named ``step_*``
-is always complete; a crash mid-save leaves only a ``.tmp-*`` folder, which the
-next save or resume removes.
+controller), ``state.json`` (the readable part) and ``manifest.json`` (size and
+sha256 of every other file).  A checkpoint is written to a hidden temporary folder
+and renamed into place, so a folder named ``step_*`` is always complete; a crash
+mid-save leaves only a ``.tmp-*`` folder, which the next save or resume removes.
+
+A checkpoint damaged afterwards (a truncated or changed file, a bad disk) fails
+:func:`checkpoint_problem`; :func:`load_newest_intact` then falls back to the newest
+intact one and moves the damaged ones aside (``checkpoints/corrupt-step_*``).
+Checkpoints written before manifests existed are checked by loading them.
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ import json
 import os
 import random
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from vzgym.trainers.integrity import (
+    build_manifest,
+    manifest_problem,
+    read_json,
+    write_json_durably,
+)
+
+#: The file in every checkpoint that lists the others with their sizes and checksums.
+MANIFEST = "manifest.json"
 
 
 def rng_state() -> dict[str, Any]:
@@ -79,6 +95,7 @@ def save_checkpoint(
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+    write_json_durably(tmp / MANIFEST, build_manifest(tmp))
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -104,3 +121,80 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 def load_trainer_state(path: Path) -> dict[str, Any]:
     """Load ``trainer_state.pt`` of a checkpoint (it holds RNG states, so not weights-only)."""
     return torch.load(path / "trainer_state.pt", weights_only=False)
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """What is wrong with the checkpoint at ``path`` (None when it is intact).
+
+    With a manifest every file's size and sha256 are checked; without one (a
+    checkpoint from before manifests) each ``*.safetensors`` header must parse and
+    fit its file size.
+    """
+    if (path / MANIFEST).exists():
+        manifest, problem = read_json(path / MANIFEST)
+        return problem or manifest_problem(path, manifest)
+    from safetensors import safe_open
+
+    weights = sorted((path / "model").glob("*.safetensors"))
+    if not weights:
+        return "model/ holds no *.safetensors file"
+    for file in weights:
+        try:
+            with safe_open(str(file), framework="pt") as handle:
+                handle.keys()
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+            return f"model/{file.name} is unreadable ({exc})"
+    return None
+
+
+@dataclass
+class ResumePoint:
+    """Where a resumed run starts: a checkpoint and its state, or nothing (step 0).
+
+    ``skipped`` holds ``(checkpoint name, problem)`` for each newer checkpoint that
+    was damaged and moved aside.
+    """
+
+    path: Path | None = None
+    state: dict[str, Any] | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def step(self) -> int:
+        """The number of completed steps the checkpoint covers (0 without one)."""
+        return int(self.state["step"]) if self.state is not None else 0
+
+
+def load_newest_intact(run_dir: Path) -> ResumePoint:
+    """Load the newest checkpoint that verifies; move damaged newer ones aside.
+
+    A damaged checkpoint is renamed ``checkpoints/corrupt-step_*`` (kept for
+    inspection, no longer listed) and recorded in ``ResumePoint.skipped``.
+    """
+    point = ResumePoint()
+    for path in reversed(list_checkpoints(run_dir)):
+        problem = checkpoint_problem(path)
+        state = None
+        if problem is None:
+            try:
+                state = load_trainer_state(path)
+                int(state["step"])
+            except Exception as exc:  # noqa: BLE001 - any unreadable state is a damaged one
+                problem = f"trainer_state.pt is unreadable ({type(exc).__name__}: {exc})"
+        if problem is None:
+            point.path, point.state = path, state
+            return point
+        point.skipped.append((path.name, problem))
+        aside = path.with_name(f"corrupt-{path.name}")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(path, aside)
+    return point
+
+
+def finished_steps(run_dir: Path) -> list[Path]:
+    """Rollout folders of finished steps (``rollouts/step_*/DONE.json``), oldest first."""
+    root = run_dir / "rollouts"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("step_*") if (p / "DONE.json").is_file())
+

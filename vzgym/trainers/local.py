@@ -19,7 +19,10 @@ One training step:
 Resume (``resume=True``) loads the newest complete checkpoint, cuts the metrics
 back to its step, reuses complete rollouts of later steps (they were sampled
 already and are trained exactly once in the resumed lineage) and deletes
-incomplete ones.
+incomplete ones.  A checkpoint or a finished rollout that fails its manifest
+(sizes + sha256) is set aside: resume falls back to the newest intact checkpoint
+and replays a damaged rollout with the same seeds, saying so on stderr and in
+``metrics.jsonl`` (an ``"event"`` line).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import math
 import resource
 import shutil
+import sys
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -41,12 +45,13 @@ from vzgym.core.policy import SamplingParams
 from vzgym.rundir import already_holds_message, holds_run
 from vzgym.rundir import lock_run_dir as _lock_run_dir
 from vzgym.trainers.checkpoint import (
-    latest_checkpoint,
-    load_trainer_state,
+    ResumePoint,
+    load_newest_intact,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
+from vzgym.trainers.integrity import mark_rollout_done, read_rollout_done
 from vzgym.trainers.losses import clipped_surrogate, k3_kl
 from vzgym.trainers.metrics import MetricsLogger
 from vzgym.trainers.samples import TrainSample, load_samples
@@ -125,34 +130,31 @@ class LocalGRPOTrainer:
     ):
         from vzgym.config import build_estimators, build_phase_schedule
 
+        # Everything that can fail before the first step (config, env options, model,
+        # policies) is checked before anything is written: a failed start leaves the
+        # run dir as it found it.
         self.config = config
         self.run_dir = Path(run_dir)
         if holds_run(self.run_dir) and not resume:
             raise ValueError(f"{already_holds_message(self.run_dir)} or choose another --run-dir")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock_run_dir(self.run_dir)
-        if resume:
+        if resume and (self.run_dir / "config.toml").exists():
             _check_resumed_config(self.run_dir, config)
         tcfg = config.trainer
         self.env_id = config.env.id
         self.env_kwargs = {**dict(config.env.options), **(env_kwargs_extra or {})}
         _check_env(self.env_id, self.env_kwargs)
-        from vzgym.config import to_toml
-
-        (self.run_dir / "config.toml").write_text(to_toml(config))
         self.device = _device(tcfg.device)
         self.dtype = _dtype(config.policy.dtype, self.device)
         torch.manual_seed(tcfg.seed)
 
         self.base_model_path = resolve_model_path(config.policy.model)
-        checkpoint = latest_checkpoint(self.run_dir) if resume else None
-        self.start_step = 0
-        model_path = self.base_model_path
-        state: dict[str, Any] | None = None
-        if checkpoint is not None:
-            state = load_trainer_state(checkpoint)
-            self.start_step = int(state["step"])
-            model_path = checkpoint / "model"
+        point = ResumePoint()
+        if resume and holds_run(self.run_dir):
+            self._lock = _lock_run_dir(self.run_dir)  # before moving damaged checkpoints aside
+            point = load_newest_intact(self.run_dir)
+        checkpoint, state = point.path, point.state
+        self.start_step = point.step
+        model_path = checkpoint / "model" if checkpoint is not None else self.base_model_path
         self.model, self.processor = self._load_model(model_path, adapter=checkpoint is not None)
         self.ref_model = None
         if tcfg.kl_coef > 0:
@@ -198,6 +200,12 @@ class LocalGRPOTrainer:
                     self.estimators[phase].load_state_dict(est_state)
             self.phases.load_state_dict(state["phase_controller"])
             set_rng_state(state["rng"])
+        self._check_policies()
+        from vzgym.config import to_toml
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)  # checks done: now write
+        self._lock = _lock_run_dir(self.run_dir)
+        (self.run_dir / "config.toml").write_text(to_toml(config))
         log = config.logging
         self.metrics = MetricsLogger(
             self.run_dir,
@@ -209,7 +217,27 @@ class LocalGRPOTrainer:
             start_step=self.start_step,
         )
         self.metrics.truncate(self.start_step)
+        for name, problem in point.skipped:
+            self._report(
+                "checkpoint_fallback",
+                f"checkpoint {name} is damaged ({problem}); moved aside as corrupt-{name}, "
+                f"resuming from step {self.start_step}",
+                checkpoint=name,
+                problem=problem,
+            )
         self._clean_rollouts()
+
+    def _check_policies(self) -> None:
+        """Build the rollout's seating once, so a bad role policy fails before any write."""
+        from vzgym.rollout.seating import build_policy_map
+
+        build_policy_map(
+            self.env_id,
+            self.policy,
+            dict(self.config.policy.role_models),
+            self.config.policy.frozen_roles,
+            dict(self.env_kwargs),
+        )
 
     # ------------------------------------------------------------------ model
     def _load_model(
@@ -249,13 +277,34 @@ class LocalGRPOTrainer:
     def _rollout_dir(self, step: int) -> Path:
         return self.run_dir / "rollouts" / f"step_{step:06d}"
 
+    def _report(self, event: str, message: str, **details: Any) -> None:
+        """Say what resume repaired on stderr and as an event line in ``metrics.jsonl``."""
+        print(f"vzgym: {message}", file=sys.stderr, flush=True)
+        self.metrics.event(self.start_step, event, message=message, **details)
+
     def _clean_rollouts(self) -> None:
+        """Delete unfinished rollouts, and finished ones of steps still to train that are
+        damaged (they are replayed with the same seeds)."""
         root = self.run_dir / "rollouts"
         if not root.is_dir():
             return
-        for path in root.glob("step_*"):
+        for path in sorted(root.glob("step_*")):
             if not (path / "DONE.json").exists():
                 shutil.rmtree(path, ignore_errors=True)
+                continue
+            step = int(path.name.split("_")[1]) if path.name[5:].isdigit() else -1
+            if step < self.start_step:
+                continue  # trained already; never read again
+            _, problem = read_rollout_done(path)
+            if problem is not None:
+                shutil.rmtree(path)
+                self._report(
+                    "rollout_replayed",
+                    f"rollout of step {step} is damaged ({problem}); discarded, it is "
+                    "replayed with the same seeds",
+                    rollout_step=step,
+                    problem=problem,
+                )
 
     def rollout(self, step: int) -> dict[str, Any]:
         """Play this step's games (or reuse a complete rollout on disk); return its summary."""
@@ -264,9 +313,16 @@ class LocalGRPOTrainer:
         from vzgym.rollout.writer import TrajectoryWriter
 
         out = self._rollout_dir(step)
-        done = out / "DONE.json"
-        if done.exists():
-            return json.loads(done.read_text())
+        if (out / "DONE.json").exists():
+            summary, problem = read_rollout_done(out)
+            if summary is not None:
+                return summary
+            self._report(
+                "rollout_replayed",
+                f"rollout of step {step} is damaged ({problem}); replaying it",
+                rollout_step=step,
+                problem=problem,
+            )
         if out.exists():
             shutil.rmtree(out)
         tcfg, scfg = self.config.trainer, self.config.sampling
@@ -299,10 +355,8 @@ class LocalGRPOTrainer:
         self.model.eval()
         with TrajectoryWriter(out) as writer, torch.no_grad():
             summary, _ = RolloutRunner(rollout_cfg, policies, writer).run()
-        result = summary.to_dict()
-        tmp = out / "DONE.json.tmp"
-        tmp.write_text(json.dumps(result, default=str))
-        tmp.replace(done)
+        result = json.loads(json.dumps(summary.to_dict(), default=str))
+        mark_rollout_done(out, result)
         return result
 
     # ----------------------------------------------------------------- update
@@ -598,7 +652,8 @@ def _check_resumed_config(run_dir: Path, config: Any) -> None:
 
 
 def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """The env exists and takes ``env_kwargs`` (clear errors before any model is loaded)."""
+    """The env exists, takes ``env_kwargs`` and accepts their values (one is built and
+    closed): clear errors before any model is loaded or anything is written."""
     from vzgym.registration import UnknownEnvError, get_registry
 
     try:
@@ -606,12 +661,17 @@ def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
     except UnknownEnvError as exc:
         raise ValueError(str(exc)) from None
     names = spec.option_names()
-    if names is None:
-        return  # **kwargs all the way up: cannot tell
-    unknown = sorted(set(env_kwargs) - names)
+    unknown = sorted(set(env_kwargs) - names) if names is not None else []
     if unknown:
-        known = sorted(names)
+        known = sorted(names or ())
         raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
+    try:
+        env = spec.make(**env_kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"env {env_id!r}: {exc}") from exc
+    close = getattr(env, "close", None)
+    if callable(close):
+        close()
 
 
 def _as_dict(config: Any) -> dict[str, Any]:

@@ -68,20 +68,32 @@ class MetricsLogger:
                 record = json.loads(line)
             except ValueError:
                 continue  # a line cut by a crash
-            step = record.get("step") if isinstance(record, dict) else None
+            if not isinstance(record, dict):
+                continue
+            step, at = record.get("step"), record.get("at_step")
             if isinstance(step, (int, float)) and step < keep_below_step:
                 kept.append(line)
+            elif "event" in record and isinstance(at, (int, float)) and at <= keep_below_step:
+                kept.append(line)  # what an earlier resume repaired stays on record
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("".join(k + "\n" for k in kept))
         os.replace(tmp, self.path)
 
-    def log(self, step: int, metrics: dict[str, Any]) -> None:
-        """Append ``metrics`` for ``step``."""
-        record = {"step": step, **{k: _clean(v) for k, v in metrics.items()}}
+    def _append(self, record: dict[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, default=str) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+    def event(self, at_step: int, event: str, **details: Any) -> None:
+        """Append an event line (``{"event": ..., "at_step": ...}``; not a step record, so
+        :func:`read_metrics` and the plots skip it)."""
+        self._append({"event": event, "at_step": at_step, **details})
+
+    def log(self, step: int, metrics: dict[str, Any]) -> None:
+        """Append ``metrics`` for ``step``."""
+        record = {"step": step, **{k: _clean(v) for k, v in metrics.items()}}
+        self._append(record)
         numbers = {
             k: float(v)
             for k, v in record.items()
@@ -132,3 +144,18 @@ def _wandb_run_id(run_dir: Path) -> str:
     run_id = uuid.uuid4().hex[:16]
     path.write_text(run_id + "\n")
     return run_id
+
+
+def read_events(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Read the event lines of ``metrics.jsonl`` (what a resume repaired: fallbacks, replays)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    out = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("event"), str):
+                out.append(record)
+    return out
