@@ -92,7 +92,8 @@ def test_train_env_option_error_leaves_no_run_dir(tmp_path, vzgym_cli):
         check=False,
     )
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("Error: spy-edits: no images")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "spy-edits: no images" in last
     assert not run_dir.exists()
 
 

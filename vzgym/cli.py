@@ -424,17 +424,6 @@ def _claim_dir(path: Path) -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
-def _check_env_builds(env_id: str, options: dict[str, Any]) -> None:
-    """Build the env once so a bad option (a missing folder) is an ``Error:`` line, no run dir."""
-    from vzgym.registration import UnknownEnvError, make
-
-    try:
-        env = make(env_id, **options)
-    except (UnknownEnvError, ValueError, TypeError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    env.close()
-
-
 @cli.command("train")
 @click.option("--env", "env_id", default=None, help="Env id (default: spy-clevr).")
 @click.option(
@@ -489,7 +478,12 @@ def train_command(
     if print_config:
         click.echo(to_toml(config))
         return
-    _check_env_builds(config.env.id, config.env.options)
+    from vzgym.registration import check_env_options
+
+    try:
+        check_env_options(config.env.id, dict(config.env.options))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     out = _run_dir(config, run_dir, resume)
     if config.trainer.backend == "openrlhf":
         from vzgym.trainers.openrlhf.launch import train_with_openrlhf

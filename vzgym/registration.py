@@ -261,3 +261,27 @@ def make(env_id: str, **kwargs: Any) -> Any:
     Raises :class:`UnknownEnvError` (with "did you mean") for unknown ids.
     """
     return get_registry().make(env_id, **kwargs)
+
+
+def check_env_options(env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Check that the env exists, takes ``env_kwargs`` and accepts their values.
+
+    One env is built and closed, so a bad id, option name or value (a missing
+    folder) is a :class:`ValueError` before any model is loaded or anything written.
+    """
+    try:
+        spec = get_registry().spec(env_id)
+    except UnknownEnvError as exc:
+        raise ValueError(str(exc)) from None
+    names = spec.option_names()
+    unknown = sorted(set(env_kwargs) - names) if names is not None else []
+    if unknown:
+        known = sorted(names or ())
+        raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
+    try:
+        env = spec.make(**env_kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"env {env_id!r}: {exc}") from exc
+    close = getattr(env, "close", None)
+    if callable(close):
+        close()

@@ -42,6 +42,7 @@ from typing import Any
 import torch
 
 from vzgym.core.policy import SamplingParams
+from vzgym.registration import check_env_options
 from vzgym.rundir import already_holds_message, holds_run
 from vzgym.rundir import lock_run_dir as _lock_run_dir
 from vzgym.trainers.checkpoint import (
@@ -142,7 +143,7 @@ class LocalGRPOTrainer:
         tcfg = config.trainer
         self.env_id = config.env.id
         self.env_kwargs = {**dict(config.env.options), **(env_kwargs_extra or {})}
-        _check_env(self.env_id, self.env_kwargs)
+        check_env_options(self.env_id, self.env_kwargs)
         self.device = _device(tcfg.device)
         self.dtype = _dtype(config.policy.dtype, self.device)
         torch.manual_seed(tcfg.seed)
@@ -649,29 +650,6 @@ def _check_resumed_config(run_dir: Path, config: Any) -> None:
             f"--resume with a different config would mix two runs in {run_dir} ({shown}); "
             f"only {', '.join(RESUME_MAY_CHANGE)} may change. Start a new --run-dir instead."
         )
-
-
-def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """The env exists, takes ``env_kwargs`` and accepts their values (one is built and
-    closed): clear errors before any model is loaded or anything is written."""
-    from vzgym.registration import UnknownEnvError, get_registry
-
-    try:
-        spec = get_registry().spec(env_id)
-    except UnknownEnvError as exc:
-        raise ValueError(str(exc)) from None
-    names = spec.option_names()
-    unknown = sorted(set(env_kwargs) - names) if names is not None else []
-    if unknown:
-        known = sorted(names or ())
-        raise ValueError(f"env {env_id!r} has no option(s) {unknown}; it takes {known}")
-    try:
-        env = spec.make(**env_kwargs)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"env {env_id!r}: {exc}") from exc
-    close = getattr(env, "close", None)
-    if callable(close):
-        close()
 
 
 def _as_dict(config: Any) -> dict[str, Any]:
