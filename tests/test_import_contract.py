@@ -21,7 +21,7 @@ def _lint(root: Path) -> subprocess.CompletedProcess:
 def test_layers_point_down_and_games_use_no_model_libraries():
     out = _lint(ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "2 kept, 0 broken" in out.stdout
+    assert " kept, 0 broken" in out.stdout and out.stdout.count(" KEPT") >= 3
 
 
 def test_a_game_importing_agents_or_torch_breaks_the_contract(tmp_path):
