@@ -151,6 +151,26 @@ def test_rae_first_batch_zero_mode_and_defaults():
         RAE(first_batch="mean")
 
 
+def test_rae_paper_order_updates_first_without_correction():
+    rae = RAE(alpha=0.9, order="paper")
+    # batch 1: b = 0.9*0 + 0.1*mean(1, 3) = 0.2 (b0 = 0, no bias correction); A = r - 0.2
+    np.testing.assert_allclose(rae.compute([S(1, phase="clue"), S(3, phase="clue")]), [0.8, 2.8])
+    assert rae.baseline("spy", "clue") == pytest.approx(0.2)
+    # batch 2, one game: b = 0.9*0.2 + 0.1*4 = 0.58; A = 4 - 0.58 = 3.42 = 0.9 * (4 - 0.2)
+    np.testing.assert_allclose(rae.compute([S(4, phase="clue")]), [3.42])
+    assert rae.baseline("spy", "clue") == pytest.approx(0.58)
+    # the spiral order on the same second batch would read b_hat = 0.2 / 0.1 = 2 first
+    spiral = RAE(alpha=0.9)
+    spiral.compute([S(1, phase="clue"), S(3, phase="clue")])
+    np.testing.assert_allclose(spiral.compute([S(4, phase="clue")]), [2.0])
+    # state round-trips with the order
+    clone = RAE()
+    clone.load_state_dict(json.loads(json.dumps(rae.state_dict())))
+    assert clone.order == "paper" and clone.baseline("spy", "clue") == pytest.approx(0.58)
+    with pytest.raises(ValueError, match="order"):
+        RAE(order="vz")
+
+
 rewards_st = st.lists(
     st.tuples(
         st.floats(-5, 5, allow_nan=False),
