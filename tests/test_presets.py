@@ -1,0 +1,98 @@
+"""Presets: one source of truth (vzgym/presets.py) shared with docs/fidelity.md."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from vzgym.presets import PRESETS, flatten, nest, preset_values
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "fidelity.md"
+PRESET_COLUMNS = ("vision-zero", "vision-zero-code", "mm-zero")
+
+
+def _settings_table():
+    """{setting: {column: cell}} from the first table of docs/fidelity.md."""
+    lines = DOC.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| rule | setting |"))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        assert len(cells) == len(header), f"row has {len(cells)} cells: {line}"
+        row = dict(zip(header, cells))
+        key = re.fullmatch(r"`([^`]+)`", row["setting"])
+        assert key, f"setting cell is not one `key`: {row['setting']}"
+        assert key.group(1) not in rows, f"duplicate row {key.group(1)}"
+        rows[key.group(1)] = row
+    return rows
+
+
+def _literal(cell):
+    match = re.fullmatch(r"`([^`]*)`", cell)
+    assert match, f"preset cell must be one TOML literal in backticks or —, got {cell!r}"
+    return tomllib.loads(f"x = {match.group(1)}")["x"]
+
+
+def test_every_preset_column_matches_presets_module():
+    rows = _settings_table()
+    for name in PRESET_COLUMNS:
+        values = PRESETS[name]
+        missing = sorted(set(values) - set(rows))
+        assert not missing, f"preset {name}: no row in docs/fidelity.md for {missing}"
+        for key, row in rows.items():
+            cell = row[name]
+            if key not in values:
+                assert cell == "—", f"{name}: {key} is not in the preset, the doc says {cell}"
+                continue
+            assert _literal(cell) == values[key], f"{name}: {key} doc {cell} != {values[key]!r}"
+
+
+def test_default_column_matches_the_config_defaults():
+    from vzgym.config import RunConfig
+
+    defaults = flatten(
+        {
+            "env": {"id": RunConfig().env.id},
+            "sampling": vars(RunConfig().sampling),
+            "trainer": {k: v for k, v in vars(RunConfig().trainer).items()},
+        }
+    )
+    for key, row in _settings_table().items():
+        if key in defaults:
+            value = defaults[key]
+            cell = row["default"].split(" ")[0]
+            assert _literal(cell) == (list(value) if isinstance(value, tuple) else value), key
+
+
+def test_nest_and_flatten_round_trip_and_unknown_preset():
+    flat = preset_values("vision-zero")
+    assert flatten(nest(flat)) == flat
+    assert nest({"a.b": 1, "a.c": [1, 2]}) == {"a": {"b": 1, "c": [1, 2]}}
+    with pytest.raises(ValueError, match="Known: mm-zero, vision-zero, vision-zero-code"):
+        preset_values("vision-one")
+
+
+def test_paper_values_pinned():
+    vz, code, mz = (PRESETS[n] for n in PRESET_COLUMNS)
+    # Vision-Zero paper vs its code
+    assert vz["env.options.num_players"] == 5 and code["env.options.num_players"] == 4
+    assert vz["env.options.num_objects"] == [4, 6]
+    assert vz["trainer.kl_coef"] == 0.04 and vz["trainer.clip_high"] == 0.2
+    assert vz["trainer.loss_agg"] == "seq-mean-token-mean"
+    assert vz["env.options.invalid_clue_penalty"] == 0.0  # zero-sum clue rewards
+    assert vz["trainer.advantage_options.rae.order"] == "paper"
+    assert code["env.options.decision"] == "observer" and code["trainer.group_size"] == 1
+    assert code["env.options.observer_samples"] == 8 and code["trainer.phase"] == "fixed-cycle:1"
+    # MM-Zero (EasyR1)
+    assert mz["trainer.kl_coef"] == 0.01 and mz["trainer.dual_clip"] == 3.0
+    assert (mz["trainer.clip_low"], mz["trainer.clip_high"]) == (0.2, 0.3)
+    assert mz["trainer.steps"] == 20 and mz["trainer.optimizer_steps"] == 2
