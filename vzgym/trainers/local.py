@@ -10,10 +10,13 @@ One training step:
    disk with their exact sampled token ids and logprobs.
 3. **Advantages** per stage with the configured estimators (default: the estimator
    each stage of the game declares, e.g. RAE for clues; elsewhere group-norm).
-4. **Update**: token-level clipped surrogate (asymmetric clip), optional k3 KL to a
-   frozen reference, token-mean over each optimizer batch of ``micro_batch_size ×
-   grad_accum`` samples, AdamW, gradient clipping.  The forward pass sees the same
-   images the rollout saw (reloaded from the PNGs).
+4. **Update**: token-level clipped surrogate (asymmetric clip, optional dual-clip),
+   optional k3 KL to a frozen reference, token-mean or sequence-mean
+   (``trainer.loss_agg``) over each optimizer minibatch; the step's samples are
+   shuffled (seeded by seed and step) and split into ``trainer.optimizer_steps``
+   minibatches (0: one per ``micro_batch_size × grad_accum`` samples); AdamW,
+   gradient clipping.  The forward pass sees the same images the rollout saw
+   (reloaded from the PNGs).
 5. **Log** ``RUN/metrics.jsonl``; **checkpoint** every ``checkpoint_every`` steps.
 
 Resume (``resume=True``) loads the newest complete checkpoint, cuts the metrics
@@ -39,6 +42,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from vzgym.core.policy import SamplingParams
@@ -73,6 +77,13 @@ def resolve_model_path(spec: str) -> Path:
             "use 'tiny' for the built-in model or a folder with config.json"
         )
     return path
+
+
+def warmup_steps(tcfg: Any) -> int:
+    """Warm-up steps: ``warmup_steps``, or ``round(warmup_ratio × steps)`` when that is 0."""
+    if tcfg.warmup_steps > 0:
+        return int(tcfg.warmup_steps)
+    return int(round(float(getattr(tcfg, "warmup_ratio", 0.0)) * tcfg.steps))
 
 
 def lr_factor(schedule: str, warmup_steps: int, total_steps: int) -> Any:
@@ -183,7 +194,7 @@ class LocalGRPOTrainer:
             params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_factor(tcfg.lr_schedule, tcfg.warmup_steps, tcfg.steps)
+            self.optimizer, lr_factor(tcfg.lr_schedule, warmup_steps(tcfg), tcfg.steps)
         )
         self.estimators = build_estimators(config)
         from vzgym.registration import facts_of
@@ -406,18 +417,42 @@ class LocalGRPOTrainer:
                     "processor disagree"
                 )
 
-    def update(self, samples: list[TrainSample]) -> dict[str, float]:
-        """One pass over ``samples``: optimizer steps of ``micro_batch_size × grad_accum``."""
+    def minibatches(self, samples: list[TrainSample], step: int | None) -> list[list[TrainSample]]:
+        """Split a step's samples into optimizer minibatches (see ``trainer.optimizer_steps``).
+
+        With ``shuffle_minibatches`` the order is a seeded permutation of ``(seed, step)``
+        (the same after an exact resume); otherwise storage order.
+        """
+        tcfg = self.config.trainer
+        order = list(range(len(samples)))
+        if tcfg.shuffle_minibatches and step is not None and len(samples) > 1:
+            rng = np.random.default_rng([int(tcfg.seed), int(step), 0x5EED])
+            order = [int(i) for i in rng.permutation(len(samples))]
+        walked = [samples[i] for i in order]
+        if tcfg.optimizer_steps > 0:
+            k = min(tcfg.optimizer_steps, len(walked)) or 1
+            bounds = np.linspace(0, len(walked), k + 1).round().astype(int)
+            return [walked[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        per_opt = max(1, tcfg.micro_batch_size) * max(1, tcfg.grad_accum)
+        return [walked[i : i + per_opt] for i in range(0, len(walked), per_opt)]
+
+    def update(self, samples: list[TrainSample], step: int | None = None) -> dict[str, float]:
+        """One pass over ``samples``: one optimizer step per minibatch (:meth:`minibatches`).
+
+        The loss of a minibatch is its per-token GRPO loss reduced by ``trainer.loss_agg``
+        (token mean over the minibatch, or each sequence's token mean then the mean over its
+        sequences), accumulated over micro-batches of ``micro_batch_size``.
+        """
         tcfg = self.config.trainer
         self.model.train()
         micro = max(1, tcfg.micro_batch_size)
-        per_opt = micro * max(1, tcfg.grad_accum)
+        seq_mean = tcfg.loss_agg == "seq-mean-token-mean"
+        dual_clip = tcfg.dual_clip if tcfg.dual_clip > 0 else None
         stats: dict[str, list[float]] = {"loss": [], "clip_frac": [], "kl": [], "grad_norm": []}
         ratios: list[float] = []
         if samples:
             self._check_prompt_ids(samples[: min(len(samples), micro)])
-        for start in range(0, len(samples), per_opt):
-            chunk = samples[start : start + per_opt]
+        for chunk in self.minibatches(samples, step):
             total_tokens = sum(len(s.token_ids) for s in chunk)
             self.optimizer.zero_grad(set_to_none=True)
             loss_sum = clip_sum = kl_sum = 0.0
@@ -435,13 +470,21 @@ class LocalGRPOTrainer:
                     logp_old = torch.tensor(sample.logprobs, device=logp_new.device)
                     adv = torch.full_like(logp_new, sample.advantage)
                     per_tok, clipped = clipped_surrogate(
-                        logp_new, logp_old, adv, clip_low=tcfg.clip_low, clip_high=tcfg.clip_high
+                        logp_new,
+                        logp_old,
+                        adv,
+                        clip_low=tcfg.clip_low,
+                        clip_high=tcfg.clip_high,
+                        dual_clip=dual_clip,
                     )
                     if ref is not None:
                         kl = k3_kl(logp_new, ref[k].float())
                         per_tok = per_tok + tcfg.kl_coef * kl
                         kl_sum += float(kl.detach().sum())
-                    loss = loss + per_tok.sum() / total_tokens
+                    if seq_mean:
+                        loss = loss + per_tok.sum() / max(1, per_tok.numel()) / len(chunk)
+                    else:
+                        loss = loss + per_tok.sum() / max(1, total_tokens)
                     clip_sum += float(clipped.sum())
                     ratios.extend(torch.exp(logp_new - logp_old).detach().tolist())
                 loss.backward()
@@ -482,7 +525,7 @@ class LocalGRPOTrainer:
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
         self._advantages(samples)
         self._record_advantages(step, samples)
-        update = self.update(samples)
+        update = self.update(samples, step)
         if self.sampler is not self.policy:  # the engine samples the next step with new weights
             from vzgym.trainers.vllm_sampler import sync_weights
 
