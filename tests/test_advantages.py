@@ -109,6 +109,24 @@ def test_rloo_hand_computed():
     np.testing.assert_allclose(adv, [-1.5, 0.0, 1.5, 0.0], atol=1e-12)
 
 
+def test_group_norm_groups_by_prompt_key_when_the_game_says_agent():
+    # two copies (episodes 0, 1) of one seed, two agent slots each with its own item:
+    # proposer_0 answered item A (rewards 1, 3), proposer_1 item B (rewards 10, 12)
+    rows = [
+        {"reward": r, "group_id": 7, "role": "proposer", "phase": "propose", "agent": a}
+        for r, a in ((1, "proposer_0"), (10, "proposer_1"), (3, "proposer_0"), (12, "proposer_1"))
+    ]
+    gn = GroupNorm(eps=0.0, ddof=0)
+    per_prompt = gn.compute([AdvSample.from_row(r, group_by="agent") for r in rows])
+    # each item's pair normalised alone: (r - mean) / std = -1, +1
+    np.testing.assert_allclose(per_prompt, [-1, -1, 1, 1])
+    # the old key (group_id, role, phase) pooled both items: mean 6.5, population std 5.0249
+    pooled = gn.compute([AdvSample.from_row(r) for r in rows])
+    std = np.std([1, 10, 3, 12])
+    np.testing.assert_allclose(pooled, (np.array([1, 10, 3, 12]) - 6.5) / std)
+    assert not np.allclose(per_prompt, pooled)
+
+
 # -- rae ------------------------------------------------------------------------
 
 

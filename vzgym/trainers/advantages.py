@@ -3,7 +3,9 @@
 Built-ins (always available, also when a plugin's hook raises):
 
 * ``group_norm`` — GRPO: within each group of samples sharing
-  ``(group_id, role, phase)`` (the same seed, role and stage),
+  ``(group_id, role, phase, prompt_key)`` (the same seed, role and stage; and the
+  same agent slot in games that declare ``group_by="agent"``: the samples that
+  answered the same prompt),
   ``A = (r - mean) / (std + eps)``; with ``scale_by_std=False`` (Dr. GRPO)
   ``A = r - mean``.  ``std`` is by default the **sample** standard deviation
   (``ddof=1``, ``eps=1e-4``), as ``torch.std`` computes it in TRL's GRPO and in
@@ -71,6 +73,9 @@ class AdvSample:
         role: the player's true role (``"spy"``, ``"civilian"``, ``"proposer"`` ...).
         phase: the game stage of the turn (``"clue"``, ``"decision"`` ...).
         episode_id: the game the turn belongs to (informative only).
+        prompt_key: splits a ``(group_id, role, phase)`` group further into the turns
+            that answered the same prompt (the agent slot in games whose facts say
+            ``group_by="agent"``; empty otherwise).
     """
 
     reward: float
@@ -78,16 +83,22 @@ class AdvSample:
     role: str
     phase: str
     episode_id: int = 0
+    prompt_key: str = ""
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AdvSample:
-        """Build a sample from a trajectory row (a dict with :data:`TURN_SCHEMA` fields)."""
+    def from_row(cls, row: Mapping[str, Any], group_by: str = "role") -> AdvSample:
+        """Build a sample from a trajectory row (a dict with :data:`TURN_SCHEMA` fields).
+
+        ``group_by="agent"`` (the game's :attr:`GameFacts.group_by`) keys the group by
+        the row's agent as well.
+        """
         return cls(
             reward=float(row["reward"]),
             group_id=int(row["group_id"]),
             role=str(row["role"]),
             phase=str(row["phase"]),
             episode_id=int(row.get("episode_id", 0) or 0),
+            prompt_key=str(row["agent"]) if group_by == "agent" else "",
         )
 
 
@@ -114,10 +125,10 @@ class AdvantageEstimator(ABC):
 def _group_indices(
     samples: Sequence[AdvSample], with_group: bool = True
 ) -> dict[tuple[Any, ...], list[int]]:
-    """Indices of samples per ``(group_id, role, phase)`` (or ``(role, phase)``), in order."""
+    """Indices per ``(group_id, role, phase, prompt_key)`` (or ``(role, phase)``), in order."""
     groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
-        key = (s.group_id, s.role, s.phase) if with_group else (s.role, s.phase)
+        key = (s.group_id, s.role, s.phase, s.prompt_key) if with_group else (s.role, s.phase)
         groups[key].append(i)
     return groups
 
