@@ -96,3 +96,49 @@ def test_paper_values_pinned():
     assert mz["trainer.kl_coef"] == 0.01 and mz["trainer.dual_clip"] == 3.0
     assert (mz["trainer.clip_low"], mz["trainer.clip_high"]) == (0.2, 0.3)
     assert mz["trainer.steps"] == 20 and mz["trainer.optimizer_steps"] == 2
+
+
+def test_preset_under_file_and_overrides_and_marks(tmp_path):
+    from vzgym.config import ConfigError, load_config, to_toml
+    from vzgym.presets import mark_preset_lines
+
+    path = tmp_path / "run.toml"
+    path.write_text('preset = "vision-zero-code"\n[trainer]\nlr = 3e-5\n')
+    config = load_config(path, ["env.options.num_players=6"])
+    assert config.preset == "vision-zero-code"
+    assert config.trainer.lr == 3e-5 and config.env.options["num_players"] == 6  # user wins
+    assert config.trainer.kl_coef == 0.04 and config.env.options["observer_samples"] == 8
+    assert "trainer.lr" not in config.preset_keys and "trainer.kl_coef" in config.preset_keys
+    text = mark_preset_lines(to_toml(config), config.preset_keys)
+    assert "kl_coef = 0.04  # preset" in text and "lr = 3e-05\n" in text
+    assert "num_players = 6\n" in text and "observer_samples = 8  # preset" in text
+    # the written config reads back to the same config (every value is written out)
+    again = tmp_path / "again.toml"
+    again.write_text(to_toml(config))
+    assert load_config(again) == config
+    # the CLI's --preset wins over the file's; unknown presets are clean errors
+    assert load_config(path, preset="mm-zero").trainer.dual_clip == 3.0
+    with pytest.raises(ConfigError, match="Unknown preset 'vz'"):
+        load_config(None, preset="vz")
+
+
+def test_observer_design_is_accepted_with_its_samples_as_the_group(tmp_path):
+    from vzgym.agents.scripted import ScriptedSpyPolicy
+    from vzgym.config import ConfigError, load_config
+    from vzgym.rollout import PolicyMap, RolloutConfig, SeatPolicy, read_trajectories, run_rollouts
+    from vzgym.trainers.advantages import AdvSample, _group_indices
+
+    config = load_config(None, preset="vision-zero-code")
+    assert config.trainer.group_size == 1 and config.env.options["decision"] == "observer"
+    # civilians voting with group_size 1 still has no group: refused as before
+    with pytest.raises(ConfigError, match="group_size"):
+        load_config(None, ["trainer.group_size=1"])
+    options = {"decision": "observer", "observer_samples": 8, "num_objects": 4}
+    run_rollouts(
+        RolloutConfig("spy-clevr", options, games=2, group=1),
+        PolicyMap(SeatPolicy("s", ScriptedSpyPolicy())),
+        str(tmp_path),
+    )
+    rows = [r for r in read_trajectories(tmp_path).to_pylist() if r["phase"] == "decision"]
+    groups = _group_indices([AdvSample.from_row(r) for r in rows])
+    assert sorted(len(g) for g in groups.values()) == [8, 8]  # one 8-sample group per game

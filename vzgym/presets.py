@@ -20,7 +20,7 @@ are per-GPU in the papers (batch sizes over 8 GPUs) are given as the global batc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _VISION_ZERO: dict[str, Any] = {
@@ -154,3 +154,48 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = value
     return out
+
+
+def merge_under(base: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge nested ``data`` over ``base`` (``data`` wins; tables merge key by key)."""
+    out: dict[str, Any] = {k: v for k, v in base.items()}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_under(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_preset(name: str | None, data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return nested config ``data`` over preset ``name`` and the keys the preset decided.
+
+    The keys are the preset's dotted keys that ``data`` (a config file with its
+    overrides applied) does not set itself.  ``name=None`` returns ``data`` unchanged.
+    """
+    if name is None:
+        return dict(data), []
+    flat = preset_values(name)
+    own = flatten(data)
+    decided = sorted(k for k in flat if k not in own)
+    return merge_under(nest(flat), data), decided
+
+
+def mark_preset_lines(toml_text: str, keys: Sequence[str]) -> str:
+    """Append ``  # preset`` to the ``key = value`` lines of ``toml_text`` whose dotted key
+    (table header + key) is in ``keys`` (or, for an inline table, holds one of them)."""
+    wanted = set(keys)
+    prefixes = {k.rsplit(".", i)[0] for k in wanted for i in range(1, k.count(".") + 1)}
+    table = ""
+    lines = []
+    for line in toml_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            table = ".".join(part.strip().strip('"') for part in stripped[1:-1].split("."))
+        elif "=" in stripped and not stripped.startswith("#"):
+            key = stripped.split("=", 1)[0].strip().strip('"')
+            path = f"{table}.{key}" if table else key
+            if path in wanted or path in prefixes:
+                line = f"{line}  # preset"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if toml_text.endswith("\n") else "")

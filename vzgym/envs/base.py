@@ -214,6 +214,17 @@ class MultiAgentEnv(gymnasium.Env):
     def _step(self, actions: dict[AgentID, str]) -> StepResult:
         raise NotImplementedError
 
+    @classmethod
+    def samples_per_prompt(cls, options: dict[str, Any]) -> dict[str, int]:
+        """Stage → how many turns of *one* episode answer the same prompt (default: 1 each).
+
+        A game that samples one prompt several times inside an episode (Vision-Zero's
+        observer voting ``observer_samples`` times on one transcript) says so here, so a
+        group estimator has a group even with ``trainer.group_size = 1``.
+        ``options`` are the env's constructor options.
+        """
+        return {}
+
     def shared_reset_options(self) -> dict[str, Any]:
         """Options that let copies of this episode skip costly set-up (same-seed GRPO groups).
 

@@ -258,6 +258,15 @@ class SpyEnv(MultiAgentEnv):
         return Role.SPY.value if seat == self.spy_seat else Role.CIVILIAN.value
 
     # -- observations -------------------------------------------------------
+    @classmethod
+    def samples_per_prompt(cls, options: dict[str, Any]) -> dict[str, int]:
+        """With ``decision="observer"`` the judges vote ``observer_samples`` times on one
+        transcript and image: one prompt, that many samples in every episode."""
+        if options.get("decision") == "observer":
+            samples = options.get("observer_samples", 1)
+            return {"decision": samples if isinstance(samples, int) and samples > 0 else 1}
+        return {}
+
     def difference_note(self) -> str:
         """What the players are told about how the spy's picture differs (prompt text)."""
         return prompts.difference_text(None, None)
