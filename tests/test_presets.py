@@ -142,3 +142,36 @@ def test_observer_design_is_accepted_with_its_samples_as_the_group(tmp_path):
     rows = [r for r in read_trajectories(tmp_path).to_pylist() if r["phase"] == "decision"]
     groups = _group_indices([AdvSample.from_row(r) for r in rows])
     assert sorted(len(g) for g in groups.values()) == [8, 8]  # one 8-sample group per game
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["train", "--env", "spy-clevr", "--preset", "vision-zero"], "vision-zero"),
+        (["train", "--env", "spy-clevr", "--preset", "vision-zero-code"], "vision-zero-code"),
+        (["selfplay", "mm-zero", "--preset", "mm-zero"], "mm-zero"),
+    ],
+)
+def test_print_config_shows_every_preset_value_marked(args, name):
+    from click.testing import CliRunner
+
+    from vzgym.cli import cli
+
+    result = CliRunner().invoke(cli, [*args, "--print-config"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.startswith(f'preset = "{name}"\n')
+    data = tomllib.loads(text)
+    flat = flatten({k: v for k, v in data.items() if k != "preset"})
+    for key, value in PRESETS[name].items():
+        if key == "env.id":
+            continue  # set by --env / the command, so not marked
+        assert flat[key] == value, key
+        leaf = key.rsplit(".", 1)[1]
+        assert any(
+            line.split("=")[0].strip().strip('"') in (leaf, key.split(".")[-2])
+            and line.endswith("# preset")
+            for line in text.splitlines()
+        ), key
+    result = CliRunner().invoke(cli, [*args[:-1], "nope", "--print-config"])
+    assert result.exit_code != 0 and "Unknown preset 'nope'" in result.output

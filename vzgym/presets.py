@@ -69,6 +69,9 @@ _VISION_ZERO: dict[str, Any] = {
     # Iterative-SPO, Algorithm 1
     "trainer.phase": "adaptive",
     "trainer.phase_options.variant": "algorithm1",
+    "trainer.phase_options.rho": 0.95,
+    "trainer.phase_options.patience": 20,
+    "trainer.phase_options.measure_games": 8,
 }
 
 _VISION_ZERO_CODE: dict[str, Any] = {
@@ -80,7 +83,8 @@ _VISION_ZERO_CODE: dict[str, Any] = {
     "trainer.group_size": 1,
     "trainer.phase": "fixed-cycle:1",
 }
-del _VISION_ZERO_CODE["trainer.phase_options.variant"]
+for _key in [k for k in _VISION_ZERO_CODE if k.startswith("trainer.phase_options.")]:
+    del _VISION_ZERO_CODE[_key]
 
 _MM_ZERO: dict[str, Any] = {
     "env.id": "svg-propose",

@@ -320,24 +320,57 @@ class LocalGRPOTrainer:
 
     def rollout(self, step: int) -> dict[str, Any]:
         """Play this step's games (or reuse a complete rollout on disk); return its summary."""
+        tcfg, scfg = self.config.trainer, self.config.sampling
+        return self._play(
+            self._rollout_dir(step),
+            games=tcfg.games_per_step,
+            group=tcfg.group_size,
+            seed=tcfg.seed * 1_000_003 + step * tcfg.games_per_step,
+            sampling=SamplingParams(
+                temperature=scfg.temperature,
+                top_p=scfg.top_p,
+                max_new_tokens=scfg.max_new_tokens,
+                seed=tcfg.seed * 7919 + step,
+            ),
+        )
+
+    def measure(self, step: int, games: int) -> dict[str, Any]:
+        """Play ``games`` held-out games with argmax decoding after step ``step``'s update.
+
+        Iterative-SPO's Algorithm 1 (Eq. 7) reads the stage switch's statistics here,
+        not from the sampled training votes.  Seeds come from a range the training
+        rollouts never use (they stay below 10**12 for any practical run); the result is
+        written to ``RUN/measure/step_XXXXXX/`` and reused on an exact resume.
+        """
+        tcfg, scfg = self.config.trainer, self.config.sampling
+        return self._play(
+            self.run_dir / "measure" / f"step_{step:06d}",
+            games=games,
+            group=1,
+            seed=10**12 + tcfg.seed * 1_000_003 + step * games,
+            sampling=SamplingParams(temperature=0.0, max_new_tokens=scfg.max_new_tokens),
+        )
+
+    def _play(
+        self, out: Path, *, games: int, group: int, seed: int, sampling: SamplingParams
+    ) -> dict[str, Any]:
+        """Play ``games`` × ``group`` games into ``out`` (reused when complete)."""
         from vzgym.rollout.runner import RolloutConfig, RolloutRunner
         from vzgym.rollout.seating import build_policy_map
         from vzgym.rollout.writer import TrajectoryWriter
 
-        out = self._rollout_dir(step)
         if (out / "DONE.json").exists():
             summary, problem = read_rollout_done(out)
             if summary is not None:
                 return summary
             self._report(
                 "rollout_replayed",
-                f"rollout of step {step} is damaged ({problem}); replaying it",
-                rollout_step=step,
+                f"rollout {out.relative_to(self.run_dir)} is damaged ({problem}); replaying it",
+                rollout_step=int(out.name.rsplit("_", 1)[-1]),
                 problem=problem,
             )
         if out.exists():
             shutil.rmtree(out)
-        tcfg, scfg = self.config.trainer, self.config.sampling
         env_kwargs = dict(self.env_kwargs)
         policies = build_policy_map(
             self.env_id,
@@ -352,17 +385,7 @@ class LocalGRPOTrainer:
             if seat.policy is not self.sampler:
                 seat.trainable = False
         rollout_cfg = RolloutConfig(
-            self.env_id,
-            env_kwargs,
-            games=tcfg.games_per_step,
-            group=tcfg.group_size,
-            seed=tcfg.seed * 1_000_003 + step * tcfg.games_per_step,
-            sampling=SamplingParams(
-                temperature=scfg.temperature,
-                top_p=scfg.top_p,
-                max_new_tokens=scfg.max_new_tokens,
-                seed=tcfg.seed * 7919 + step,
-            ),
+            self.env_id, env_kwargs, games=games, group=group, seed=seed, sampling=sampling
         )
         self.model.eval()
         with TrajectoryWriter(out) as writer, torch.no_grad():
@@ -375,8 +398,19 @@ class LocalGRPOTrainer:
     def _advantages(self, samples: list[TrainSample]) -> None:
         from vzgym.trainers.advantages import AdvSample, compute_advantages
 
+        by_agent = self.facts.group_by == "agent"
         adv = compute_advantages(
-            [AdvSample(s.reward, s.group_id, s.role, s.phase, s.episode_id) for s in samples],
+            [
+                AdvSample(
+                    s.reward,
+                    s.group_id,
+                    s.role,
+                    s.phase,
+                    s.episode_id,
+                    prompt_key=s.agent if by_agent else "",
+                )
+                for s in samples
+            ],
             self.estimators,
         )
         for sample, value in zip(samples, adv):
@@ -550,7 +584,12 @@ class LocalGRPOTrainer:
             "peak_rss_mb": _peak_rss_mb(),
         }
         if self.staged:
-            self._update_phase(step, summary.get("game_stats", {}))
+            stats = summary.get("game_stats", {})
+            games = int(getattr(self.phases, "measure_games", 0) or 0)
+            if games > 0:  # Algorithm 1: a held-out batch played greedily after the update
+                stats = self.measure(step, games).get("game_stats", {})
+                metrics.update({f"measure/{k}": v for k, v in stats.items()})
+            self._update_phase(step, stats)
             metrics["next_phase"] = self.phases.phase
         return metrics
 
