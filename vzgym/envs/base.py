@@ -225,6 +225,12 @@ class MultiAgentEnv(gymnasium.Env):
         """
         return {}
 
+    #: Optional classmethod ``rescore_batch(infos) -> list[float | None] | None``: given
+    #: the ``infos`` of every trained turn of one training step (all games and copies),
+    #: return new rewards (None = keep), for reward terms computed over the whole
+    #: batch (MM-Zero's proposer diversity).  Absent (None) on most games.
+    rescore_batch: Any = None
+
     def shared_reset_options(self) -> dict[str, Any]:
         """Options that let copies of this episode skip costly set-up (same-seed GRPO groups).
 

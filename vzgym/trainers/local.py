@@ -395,6 +395,27 @@ class LocalGRPOTrainer:
         return result
 
     # ----------------------------------------------------------------- update
+    def _rescore(self, samples: list[TrainSample]) -> None:
+        """Let the game rescore the whole step batch (batch-level reward terms).
+
+        An env class with ``rescore_batch(infos)`` sees the info of every sample of
+        the step (all games and copies) and may return new rewards (None = keep).
+        """
+        from vzgym.registration import get_registry
+
+        rescore = getattr(get_registry().spec(self.env_id).load(), "rescore_batch", None)
+        if rescore is None or not samples:
+            return
+        infos = [json.loads(s.meta.get("info") or "{}") for s in samples]
+        new = rescore(infos)
+        if new is None:
+            return
+        if len(new) != len(samples):
+            raise RuntimeError(f"{self.env_id}.rescore_batch returned {len(new)} rewards")
+        for sample, reward in zip(samples, new):
+            if reward is not None:
+                sample.reward = float(reward)
+
     def _advantages(self, samples: list[TrainSample]) -> None:
         from vzgym.trainers.advantages import AdvSample, compute_advantages
 
@@ -407,7 +428,7 @@ class LocalGRPOTrainer:
                     s.role,
                     s.phase,
                     s.episode_id,
-                    prompt_key=s.agent if by_agent else "",
+                    prompt_key=str(s.meta.get("agent", "")) if by_agent else "",
                 )
                 for s in samples
             ],
@@ -557,6 +578,7 @@ class LocalGRPOTrainer:
             pause(self.sampler)
         t1 = time.perf_counter()
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
+        self._rescore(samples)
         self._advantages(samples)
         self._record_advantages(step, samples)
         update = self.update(samples, step)
