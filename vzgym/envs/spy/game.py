@@ -168,6 +168,11 @@ class SpyEnv(MultiAgentEnv):
         # Plugins may swap either reward (``register_rewards``); the defaults are Vision-Zero's.
         self._clue_rewards = get_reward_fn("spy", "clue", spy_rewards.clue_rewards)
         self._decision_reward = get_reward_fn("spy", "decision", spy_rewards.decision_reward)
+        # the reasoning-length format check is passed to the built-in reward only (a
+        # plugin's replacement keeps the documented keyword set)
+        self._vz_format = (
+            decision_reward == "vz-code" and self._decision_reward is spy_rewards.decision_reward
+        )
         self.players = [f"player_{i}" for i in range(1, num_players + 1)]
         self.judges = [f"judge_{i}" for i in range(1, self.observer_samples + 1)]
         self.possible_agents = self.players + self.judges
@@ -416,7 +421,11 @@ class SpyEnv(MultiAgentEnv):
             na_n += vote.na
             invalid_n += not vote.valid
             reward_decision[agent] = self._decision_reward(
-                correct=correct, na=vote.na, valid=vote.valid, scheme=self.decision_scheme
+                correct=correct,
+                na=vote.na,
+                valid=vote.valid,
+                scheme=self.decision_scheme,
+                **({"reasoned": vote.reasoning_chars > 10} if self._vz_format else {}),
             )
         n_votes = max(len(votes), 1)
         rewards = {
