@@ -276,16 +276,21 @@ def judge_images(
     question kind).  Seeds come from ``env.np_random`` in item order.
     Returns the judgements and the number of failed solver samples.
     """
+    prompts = getattr(env, "prompts", "vzgym")
     if not items:
         return [], 0
     easy_obs, hard_obs = [], []
     for k, (proposal, image) in enumerate(items):
         s1, s2 = (int(x) for x in env.np_random.integers(0, 2**31, size=2))
         easy_obs.append(
-            solver_observation(f"solver_{k}", image, proposal.easy_question, "easy", proposal, s1)
+            solver_observation(
+                f"solver_{k}", image, proposal.easy_question, "easy", proposal, s1, None, prompts
+            )
         )
         hard_obs.append(
-            solver_observation(f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2)
+            solver_observation(
+                f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2, None, prompts
+            )
         )
     if easy_samples == hard_samples:
         comps, errors = ask(solver, easy_obs + hard_obs, easy_samples, 2048)
