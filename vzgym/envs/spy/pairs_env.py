@@ -93,7 +93,7 @@ def index_pair_folder(folder: str | Path) -> PairIndex:
         if set(by_tag) == {"original", "modified"}:
             orig, mod = by_tag["original"], by_tag["modified"]
         elif len(images) == 2 and len(by_tag) == 1:  # one tagged image: the other is its partner
-            ((tag, tagged),) = by_tag.items()
+            (tag, tagged), = by_tag.items()
             other = images[1] if images[0] == tagged else images[0]
             orig, mod = (tagged, other) if tag == "original" else (other, tagged)
         elif len(images) == 2:
