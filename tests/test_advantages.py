@@ -109,6 +109,24 @@ def test_rloo_hand_computed():
     np.testing.assert_allclose(adv, [-1.5, 0.0, 1.5, 0.0], atol=1e-12)
 
 
+def test_group_norm_groups_by_prompt_key_when_the_game_says_agent():
+    # two copies (episodes 0, 1) of one seed, two agent slots each with its own item:
+    # proposer_0 answered item A (rewards 1, 3), proposer_1 item B (rewards 10, 12)
+    rows = [
+        {"reward": r, "group_id": 7, "role": "proposer", "phase": "propose", "agent": a}
+        for r, a in ((1, "proposer_0"), (10, "proposer_1"), (3, "proposer_0"), (12, "proposer_1"))
+    ]
+    gn = GroupNorm(eps=0.0, ddof=0)
+    per_prompt = gn.compute([AdvSample.from_row(r, group_by="agent") for r in rows])
+    # each item's pair normalised alone: (r - mean) / std = -1, +1
+    np.testing.assert_allclose(per_prompt, [-1, -1, 1, 1])
+    # the old key (group_id, role, phase) pooled both items: mean 6.5, population std 5.0249
+    pooled = gn.compute([AdvSample.from_row(r) for r in rows])
+    std = np.std([1, 10, 3, 12])
+    np.testing.assert_allclose(pooled, (np.array([1, 10, 3, 12]) - 6.5) / std)
+    assert not np.allclose(per_prompt, pooled)
+
+
 # -- rae ------------------------------------------------------------------------
 
 
@@ -149,6 +167,26 @@ def test_rae_first_batch_zero_mode_and_defaults():
         RAE(alpha=1.0)
     with pytest.raises(ValueError):
         RAE(first_batch="mean")
+
+
+def test_rae_paper_order_updates_first_without_correction():
+    rae = RAE(alpha=0.9, order="paper")
+    # batch 1: b = 0.9*0 + 0.1*mean(1, 3) = 0.2 (b0 = 0, no bias correction); A = r - 0.2
+    np.testing.assert_allclose(rae.compute([S(1, phase="clue"), S(3, phase="clue")]), [0.8, 2.8])
+    assert rae.baseline("spy", "clue") == pytest.approx(0.2)
+    # batch 2, one game: b = 0.9*0.2 + 0.1*4 = 0.58; A = 4 - 0.58 = 3.42 = 0.9 * (4 - 0.2)
+    np.testing.assert_allclose(rae.compute([S(4, phase="clue")]), [3.42])
+    assert rae.baseline("spy", "clue") == pytest.approx(0.58)
+    # the spiral order on the same second batch would read b_hat = 0.2 / 0.1 = 2 first
+    spiral = RAE(alpha=0.9)
+    spiral.compute([S(1, phase="clue"), S(3, phase="clue")])
+    np.testing.assert_allclose(spiral.compute([S(4, phase="clue")]), [2.0])
+    # state round-trips with the order
+    clone = RAE()
+    clone.load_state_dict(json.loads(json.dumps(rae.state_dict())))
+    assert clone.order == "paper" and clone.baseline("spy", "clue") == pytest.approx(0.58)
+    with pytest.raises(ValueError, match="order"):
+        RAE(order="vz")
 
 
 rewards_st = st.lists(

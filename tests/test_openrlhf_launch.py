@@ -212,6 +212,12 @@ def test_train_with_openrlhf_maps_the_run_config(tmp_path):
     assert args[args.index("--rollout.batch_size") + 1] == "2"
     assert args[args.index("--rollout.max_new_tokens") + 1] == "64"
     assert args[args.index("--actor.num_gpus_per_node") + 1] == "2"
+    assert not any("not passed to OpenRLHF" in line for line in lines)
+    config.trainer.dual_clip, config.trainer.loss_agg = 3.0, "seq-mean-token-mean"
+    lines.clear()
+    train_with_openrlhf(config, tmp_path / "again", gpus=2, echo=lines.append)
+    note = next(line for line in lines if "not passed to OpenRLHF" in line)
+    assert "trainer.dual_clip" in note and "trainer.loss_agg" in note
 
 
 @needs_openrlhf

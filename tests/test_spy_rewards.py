@@ -71,6 +71,45 @@ def test_decision_rewards(correct, na, valid, paper, code):
     )
 
 
+def test_vz_code_format_needs_reasoning_before_the_answer():
+    # the released code's format term: > 10 characters of thinking and a non-empty answer
+    short = decision_reward(correct=True, na=False, valid=True, scheme="vz-code", reasoned=False)
+    assert short == pytest.approx(-0.3 + 1.2 + 0.99)  # 1.89 (format -1)
+    # the paper scheme ignores reasoning
+    assert decision_reward(correct=True, na=False, valid=True, reasoned=False) == 1.0
+
+
+def test_vote_parser_counts_the_reasoning_before_the_box():
+    from vzgym.envs.spy.parsing import parse_vote
+
+    assert parse_vote("\\boxed{2}", 4).reasoning_chars == 0
+    assert parse_vote("  Player 2 was vague.  \\boxed{2}", 4).reasoning_chars == 19
+    env_text = "hmm \\boxed{1}"
+    assert parse_vote(env_text, 4).reasoning_chars == 3
+
+
+def test_game_scores_vz_code_format_by_reasoning_length():
+    import vzgym
+
+    scores = {}
+    for text in ("\\boxed{N/A}", "I cannot tell who differs. \\boxed{N/A}"):
+        env = vzgym.make("spy-clevr", num_players=3, clue_rounds=1, decision_reward="vz-code")
+        obs, _ = env.reset(seed=0)
+        for _ in range(3):
+            (agent,) = obs
+            obs, *_ = env.step({agent: "x \\boxed{a red cube}"})
+        obs, _, _, _, infos = env.step(dict.fromkeys(obs, text))
+        scores[text] = {
+            a: i["reward_decision"]
+            for a, i in infos.items()
+            if "reward_decision" in i and i.get("role") != "spy" and a != f"player_{env.spy_seat}"
+        }
+    bare, reasoned = scores.values()
+    # N/A: format -1 without reasoning (-0.3 - 0.6 = -0.9), +1 with it (0.3 - 0.6 = -0.3)
+    assert list(bare.values()) == pytest.approx([-0.9] * 2)
+    assert list(reasoned.values()) == pytest.approx([-0.3] * 2)
+
+
 def test_unknown_scheme():
     with pytest.raises(ValueError, match="unknown decision_reward"):
         decision_reward(correct=True, na=False, valid=True, scheme="nope")

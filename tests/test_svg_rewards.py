@@ -25,6 +25,7 @@ from vzgym.envs.svg.rewards import (
     diversity_penalties,
     proposer_base_reward,
     proposer_rewards,
+    rescore_proposer_batch,
     solver_reward,
 )
 
@@ -118,6 +119,27 @@ def test_diversity_penalties_hand_computed() -> None:
     assert diversity_penalties(["x"], ["y"], ["z"]) == [0.0]
     with pytest.raises(ValueError):
         diversity_penalties(["a"], [], [])
+
+
+def test_diversity_over_the_whole_step_batch_sees_the_siblings() -> None:
+    # two copies (siblings) of one episode, two proposers each; within an episode the
+    # captions differ, but copy 2 repeats copy 1's captions
+    props = [
+        {"caption": DISTINCT[c], "easy_question": DISTINCT[k], "hard_question": DISTINCT[k],
+         "content_type": t}
+        for k, (c, t) in enumerate([(0, "chart"), (1, "table"), (0, "chart"), (1, "table")])
+    ]  # fmt: skip
+    samples = [[SampleOutcome(True, 1.0, 0.5)]] * 2
+    per_episode = proposer_rewards(props[:2], samples) + proposer_rewards(props[2:], samples)
+    assert [r.diversity_penalty for r in per_episode] == [0.0] * 4  # blind to the siblings
+    base = per_episode[0].base  # (min(1, .5) + min(.5, .5)) / 1 = 1.0
+    assert base == pytest.approx(1.0)
+    totals = rescore_proposer_batch(props, [r.as_dict() for r in per_episode])
+    # whole batch: caption shares .5 each, n = 4: 0.5 * 4 * 0.45 * (0.5 - 0.25) = 0.225
+    assert totals == pytest.approx([1.0 - 0.225] * 4)
+    # a format failure keeps its penalty, a turn without a score stays unscored
+    failed = ProposerRewardConfig().format_penalty
+    assert rescore_proposer_batch([None, props[0]], [{"total": failed}, None]) == [failed, None]
 
 
 def test_content_type_penalties_hand_computed() -> None:

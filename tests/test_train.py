@@ -405,3 +405,31 @@ def test_read_metrics_skips_lines_that_are_not_step_records(tmp_path):
     )
     rows = read_metrics(tmp_path)
     assert [r["step"] for r in rows] == [0, 1]
+
+
+def test_algorithm1_measures_a_held_out_greedy_batch(tmp_path):
+    config = load_config(
+        None,
+        [
+            "env.id=spy-clevr",
+            "trainer.steps=1",
+            "trainer.games_per_step=1",
+            "trainer.group_size=2",
+            "sampling.max_new_tokens=6",
+            "env.options.clue_rounds=1",
+            "env.options.num_objects=3",
+            "trainer.phase_options={variant = 'algorithm1', measure_games = 2}",
+            "logging.progress=false",
+        ],
+    )
+    trainer = LocalGRPOTrainer(config, tmp_path)
+    history = trainer.train()
+    assert "measure/vote_accuracy" in history[0] and "measure/na_rate" in history[0]
+    measured = tmp_path / "measure" / "step_000000"
+    assert (measured / "DONE.json").exists()
+    done = json.loads((measured / "DONE.json").read_text())
+    assert done["episodes"] == 2  # measure_games x 1 copy, played greedily
+    state = trainer.phases.state_dict()
+    assert state["options"]["variant"] == "algorithm1" and state["acc"]["count"] == 1
+    # the uncorrected EMA after one measurement: (1 - 0.95) * measured accuracy
+    assert trainer.phases.acc_ema == pytest.approx(0.05 * history[0]["measure/vote_accuracy"])

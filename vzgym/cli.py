@@ -385,15 +385,34 @@ def _resolve_config(
     config_path: str | None,
     overrides: tuple[str, ...],
     flags: dict[str, Any],
+    preset: str | None = None,
 ) -> Any:
-    """Load the TOML config, apply ``--set`` overrides, then the explicit flags."""
+    """Load the TOML config over the preset, apply ``--set`` overrides, then the flags."""
     from vzgym.config import ConfigError, load_config
 
     extra = [f"{key}={json.dumps(value)}" for key, value in flags.items() if value is not None]
     try:
-        return load_config(config_path, [*overrides, *extra])
+        return load_config(config_path, [*overrides, *extra], preset=preset)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _print_config(config: Any) -> None:
+    """Echo the resolved config as TOML, marking the values the preset decided."""
+    from vzgym.config import to_toml
+    from vzgym.presets import mark_preset_lines
+
+    click.echo(mark_preset_lines(to_toml(config), config.preset_keys), nl=False)
+
+
+def _preset_option(func: Any) -> Any:
+    from vzgym.presets import preset_names
+
+    return click.option(
+        "--preset",
+        default=None,
+        help=f"Start from a paper's settings: {' | '.join(preset_names())} (docs/fidelity.md).",
+    )(func)
 
 
 def _run_dir(config: Any, run_dir: str | None, resume: bool) -> Path:
@@ -446,6 +465,7 @@ def _claim_dir(path: Path) -> Path:
 @click.option("--run-dir", default=None, type=click.Path(file_okay=False))
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir (or the newest).")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@_preset_option
 @click.option("--gpus", type=int, default=None, help="GPUs per node (openrlhf backend).")
 @click.option("--launch", is_flag=True, help="openrlhf backend: also run the printed command.")
 def train_command(
@@ -460,12 +480,11 @@ def train_command(
     run_dir: str | None,
     resume: bool,
     print_config: bool,
+    preset: str | None,
     gpus: int | None,
     launch: bool,
 ) -> None:
     """Train a model by self-play on ENV with GRPO (local trainer by default)."""
-    from vzgym.config import to_toml
-
     flags = {
         "env.id": env_id,
         "policy.model": model,
@@ -474,9 +493,9 @@ def train_command(
         "trainer.phase": phase,
     }
     flags.update({f"env.options.{k}": v for k, v in parse_options(env_options).items()})
-    config = _resolve_config(config_path, overrides, flags)
+    config = _resolve_config(config_path, overrides, flags, preset)
     if print_config:
-        click.echo(to_toml(config))
+        _print_config(config)
         return
     from vzgym.registration import check_env_options
 
@@ -524,6 +543,8 @@ def selfplay_group() -> None:
 @click.option("--steps", type=int, default=None, help="Training steps per role per iteration.")
 @click.option("--run-dir", default=None, type=click.Path(file_okay=False))
 @click.option("--resume", is_flag=True, help="Continue the loop in --run-dir.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@_preset_option
 def mm_zero_command(
     iterations: int,
     config_path: str | None,
@@ -532,6 +553,8 @@ def mm_zero_command(
     steps: int | None,
     run_dir: str | None,
     resume: bool,
+    print_config: bool,
+    preset: str | None,
 ) -> None:
     """MM-Zero: Proposer -> CodeGen -> Solver per iteration, each from its last version."""
     from vzgym.config import format_run_dir
@@ -542,7 +565,10 @@ def mm_zero_command(
     if iterations < 1:
         raise click.BadParameter(f"must be >= 1, got {iterations}", param_hint="--iterations")
     flags = {"env.id": "svg-propose", "policy.model": model, "trainer.steps": steps}
-    config = _resolve_config(config_path, overrides, flags)
+    config = _resolve_config(config_path, overrides, flags, preset)
+    if print_config:
+        _print_config(config)
+        return
     if run_dir:
         out = Path(run_dir)
         if holds_files(out) and not resume:

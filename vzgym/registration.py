@@ -99,6 +99,11 @@ class EnvSpec:
         facts = getattr(self.load(), "facts", None)
         return facts if isinstance(facts, GameFacts) else GameFacts()
 
+    def samples_per_prompt(self, options: dict[str, Any]) -> dict[str, int]:
+        """Stage → turns of one episode that answer one prompt (the env's classmethod)."""
+        method = getattr(self.load(), "samples_per_prompt", None)
+        return dict(method({**self.kwargs, **options})) if callable(method) else {}
+
     def make(self, **kwargs: Any) -> Any:
         """Build the env with the spec's default kwargs overridden by ``kwargs``."""
         return self.load()(**{**self.kwargs, **kwargs})

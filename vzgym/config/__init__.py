@@ -37,6 +37,7 @@ from vzgym.config.load import apply_overrides, from_dict, load_config
 from vzgym.config.schema import (
     BACKENDS,
     DTYPES,
+    LOSS_AGGREGATIONS,
     LR_SCHEDULES,
     SECTIONS,
     WANDB_MODES,
@@ -62,6 +63,7 @@ from vzgym.config.write import to_dict, to_toml
 __all__ = [
     "BACKENDS",
     "DTYPES",
+    "LOSS_AGGREGATIONS",
     "LR_SCHEDULES",
     "WANDB_MODES",
     "ConfigError",

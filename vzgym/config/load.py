@@ -260,12 +260,17 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: Sequence[str] = (), preset: str | None = None
+) -> RunConfig:
     """Load a TOML file (or only defaults when ``path`` is None), apply overrides, validate.
+
+    A paper preset (``preset``, else the file's top-level ``preset = "..."``) supplies
+    every value the file and the overrides do not set (:mod:`vzgym.presets`).
 
     Raises:
         ConfigError: unreadable or invalid TOML, unknown sections or keys
-            ("did you mean"), wrong types or invalid values.
+            ("did you mean"), an unknown preset, wrong types or invalid values.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -283,4 +288,18 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             ) from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
-    return from_dict(apply_overrides(data, overrides))
+    from vzgym.presets import apply_preset
+
+    named = data.pop("preset", None)
+    if named is not None and not isinstance(named, str):
+        raise ConfigError(f"preset must be a string, got {describe(named)}")
+    preset = preset or named
+    try:
+        merged, decided = apply_preset(preset, apply_overrides(data, overrides))
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    config = from_dict(merged)
+    config.preset, config.preset_keys = preset, tuple(decided)
+    return config

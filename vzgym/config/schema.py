@@ -16,6 +16,8 @@ from typing import Any
 
 #: Learning-rate schedules over training steps (after ``warmup_steps`` of linear warm-up).
 LR_SCHEDULES = ("constant", "linear", "cosine")
+#: ``trainer.loss_agg`` choices (the same as :data:`vzgym.trainers.losses.LOSS_AGGREGATIONS`).
+LOSS_AGGREGATIONS = ("token-mean", "seq-mean-token-mean")
 #: ``trainer.backend`` choices.
 BACKENDS = ("local", "openrlhf")
 #: ``policy.dtype`` choices.
@@ -127,6 +129,20 @@ class TrainerConfig:
         lr_schedule: ``"constant"``, ``"linear"`` (decay to 0) or ``"cosine"`` (to 0)
             over the run's steps, after ``warmup_steps`` of linear warm-up from 0.
         warmup_steps: training steps of linear learning-rate warm-up.
+        warmup_ratio: warm-up as a share of ``steps`` (used when ``warmup_steps`` is 0;
+            Vision-Zero's 0.1).
+        dual_clip: dual-clip constant ``c > 1`` capping the loss of negative-advantage
+            tokens at ``-c·A`` (EasyR1's 3.0); 0 = off.
+        loss_agg: ``"token-mean"`` (every token of an optimizer batch weighs the same) or
+            ``"seq-mean-token-mean"`` (each sequence's token mean, then the mean over
+            sequences; Vision-Zero/TRL).
+        optimizer_steps: optimizer steps per generation batch (per training step): the
+            step's samples are split into this many equal minibatches, each walked in
+            micro-batches of ``micro_batch_size`` (``grad_accum`` is then not used);
+            0 = one optimizer step per ``micro_batch_size × grad_accum`` samples.
+        shuffle_minibatches: walk each step's samples in a seeded random order (a function
+            of ``seed`` and the step, so it survives an exact resume) instead of storage
+            order, so one optimizer step does not see just one GRPO group.
         eval_every: every this many steps, play ``eval.games`` held-out games of the
             current model against ``eval.opponent`` and log ``eval/*`` (0 = never).
     """
@@ -154,6 +170,11 @@ class TrainerConfig:
     device: str = "auto"
     lr_schedule: str = "constant"
     warmup_steps: int = 0
+    warmup_ratio: float = 0.0
+    dual_clip: float = 0.0
+    loss_agg: str = "token-mean"
+    optimizer_steps: int = 0
+    shuffle_minibatches: bool = True
     eval_every: int = 0
 
 
@@ -194,13 +215,20 @@ class LoggingConfig:
 
 @dataclass
 class RunConfig:
-    """The whole run: one attribute per section."""
+    """The whole run: one attribute per section.
+
+    ``preset`` names the paper preset the config started from (:mod:`vzgym.presets`;
+    ``preset = "..."`` at the top of the TOML file); ``preset_keys`` are the dotted keys
+    whose values came from it (not set by the file or an override).
+    """
 
     env: EnvConfig = field(default_factory=EnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    preset: str | None = None
+    preset_keys: tuple[str, ...] = field(default=(), compare=False)
     eval: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 

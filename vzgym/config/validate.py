@@ -20,6 +20,7 @@ from vzgym.config.schema import (
     BACKENDS,
     DEVICE_RE,
     DTYPES,
+    LOSS_AGGREGATIONS,
     LR_SCHEDULES,
     RUN_DIR_FIELDS,
     WANDB_MODES,
@@ -141,6 +142,22 @@ def _check_trainer(config: RunConfig) -> None:
         f"trainer.warmup_steps ({tr.warmup_steps}) is longer than the run ({tr.steps} steps)",
     )
     _need(0.0 <= tr.clip_low < 1.0, f"trainer.clip_low must be >= 0 and < 1, got {tr.clip_low}")
+    _need(
+        0.0 <= tr.warmup_ratio < 1.0,
+        f"trainer.warmup_ratio must be >= 0 and < 1, got {tr.warmup_ratio}",
+    )
+    _need(
+        tr.dual_clip == 0.0 or (math.isfinite(tr.dual_clip) and tr.dual_clip > 1.0),
+        f"trainer.dual_clip must be 0 (off) or > 1, got {tr.dual_clip}",
+    )
+    _need(
+        tr.loss_agg in LOSS_AGGREGATIONS,
+        f"trainer.loss_agg must be one of {LOSS_AGGREGATIONS}, got {tr.loss_agg!r}",
+    )
+    _need(
+        tr.optimizer_steps >= 0,
+        f"trainer.optimizer_steps must be >= 0, got {tr.optimizer_steps}",
+    )
     for name in ("weight_decay", "clip_low", "clip_high", "kl_coef", "grad_clip"):
         value = getattr(tr, name)
         _need(math.isfinite(value) and value >= 0.0, f"trainer.{name} must be >= 0, got {value}")

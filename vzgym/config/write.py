@@ -18,11 +18,14 @@ def to_toml(config: RunConfig) -> str:
     """Write the config as TOML that :func:`~vzgym.config.load_config` reads back to an equal one.
 
     Each section is a table; unset optional values (None, which TOML cannot
-    hold) are written as ``# key = (unset)`` comments under the section header.
+    hold) are written as ``# key = (unset)`` comments under the section header.  A
+    config made from a preset starts with ``preset = "..."`` (every value is written too).
     """
     import tomli_w
 
     parts: list[str] = []
+    if config.preset is not None:
+        parts.append(tomli_w.dumps({"preset": config.preset}))
     for name, section in to_dict(config).items():
         unset = [key for key, value in section.items() if value is None]
         values = {key: value for key, value in section.items() if value is not None}

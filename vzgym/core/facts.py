@@ -110,12 +110,22 @@ class PlotPanel:
     keys: tuple[str, ...]
 
 
+#: ``GameFacts.group_by`` choices.
+GROUP_BY = ("role", "agent")
+
+
 @dataclass(frozen=True)
 class GameFacts:
     """Everything generic code may know about a game (see the module docstring).
 
     The defaults describe a single-stage game with no statistics: every turn
     is trained at every step with ``default_advantage``.
+
+    ``group_by`` says which turns of the copies of one game answered the same
+    prompt (a GRPO group): ``"role"`` (default) — the turns of one role in one
+    stage (the spy games: the copies' civilians, the observer's samples);
+    ``"agent"`` — the turns of one agent slot in one stage (games whose agents
+    each get their own item, like the SVG world's batch of proposers).
     """
 
     stages: tuple[Stage, ...] = ()
@@ -124,8 +134,11 @@ class GameFacts:
     plots: tuple[PlotPanel, ...] = ()
     default_advantage: str = "group_norm"
     view: str | None = None
+    group_by: str = "role"
 
     def __post_init__(self) -> None:
+        if self.group_by not in GROUP_BY:
+            raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate stage names in {names}")

@@ -214,6 +214,23 @@ class MultiAgentEnv(gymnasium.Env):
     def _step(self, actions: dict[AgentID, str]) -> StepResult:
         raise NotImplementedError
 
+    @classmethod
+    def samples_per_prompt(cls, options: dict[str, Any]) -> dict[str, int]:
+        """Stage → how many turns of *one* episode answer the same prompt (default: 1 each).
+
+        A game that samples one prompt several times inside an episode (Vision-Zero's
+        observer voting ``observer_samples`` times on one transcript) says so here, so a
+        group estimator has a group even with ``trainer.group_size = 1``.
+        ``options`` are the env's constructor options.
+        """
+        return {}
+
+    #: Optional classmethod ``rescore_batch(infos) -> list[float | None] | None``: given
+    #: the ``infos`` of every trained turn of one training step (all games and copies),
+    #: return new rewards (None = keep), for reward terms computed over the whole
+    #: batch (MM-Zero's proposer diversity).  Absent (None) on most games.
+    rescore_batch: Any = None
+
     def shared_reset_options(self) -> dict[str, Any]:
         """Options that let copies of this episode skip costly set-up (same-seed GRPO groups).
 

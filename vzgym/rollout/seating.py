@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vzgym.core.observation import Observation
 from vzgym.core.policy import Policy, SamplingParams
 from vzgym.rollout.runner import PolicyMap, SeatPolicy
+
+
+def batch_seed(observations: Sequence[Observation]) -> int | None:
+    """A sampling seed from every observation's ``private["seed"]`` (None if one lacks it)."""
+    seeds = [o.private.get("seed") if o.private else None for o in observations]
+    if not seeds or not all(isinstance(s, int) for s in seeds):
+        return None
+    return zlib.crc32(",".join(map(str, seeds)).encode()) & 0x7FFFFFFF
 
 
 class PolicyCall:
@@ -24,8 +33,13 @@ class PolicyCall:
     def __call__(
         self, observations: Sequence[Observation], n: int, max_new_tokens: int
     ) -> list[list[str | None]]:
-        """Ask the policy once for the whole batch."""
-        sampling = SamplingParams(n=n, max_new_tokens=max_new_tokens)
+        """Ask the policy once for the whole batch, seeded by the observations' seeds.
+
+        Every SVG-world observation carries a seed drawn from its env's RNG; the call
+        is sampled with a seed made from them, so the same items (the copies of a
+        GRPO group) get the same answers from a frozen model role.
+        """
+        sampling = SamplingParams(n=n, max_new_tokens=max_new_tokens, seed=batch_seed(observations))
         result = self.policy.generate(list(observations), sampling)
         return [[c.text if c.finish_reason != "error" else None for c in row] for row in result]
 

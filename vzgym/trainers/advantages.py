@@ -3,7 +3,9 @@
 Built-ins (always available, also when a plugin's hook raises):
 
 * ``group_norm`` — GRPO: within each group of samples sharing
-  ``(group_id, role, phase)`` (the same seed, role and stage),
+  ``(group_id, role, phase, prompt_key)`` (the same seed, role and stage; and the
+  same agent slot in games that declare ``group_by="agent"``: the samples that
+  answered the same prompt),
   ``A = (r - mean) / (std + eps)``; with ``scale_by_std=False`` (Dr. GRPO)
   ``A = r - mean``.  ``std`` is by default the **sample** standard deviation
   (``ddof=1``, ``eps=1e-4``), as ``torch.std`` computes it in TRL's GRPO and in
@@ -71,6 +73,9 @@ class AdvSample:
         role: the player's true role (``"spy"``, ``"civilian"``, ``"proposer"`` ...).
         phase: the game stage of the turn (``"clue"``, ``"decision"`` ...).
         episode_id: the game the turn belongs to (informative only).
+        prompt_key: splits a ``(group_id, role, phase)`` group further into the turns
+            that answered the same prompt (the agent slot in games whose facts say
+            ``group_by="agent"``; empty otherwise).
     """
 
     reward: float
@@ -78,16 +83,22 @@ class AdvSample:
     role: str
     phase: str
     episode_id: int = 0
+    prompt_key: str = ""
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AdvSample:
-        """Build a sample from a trajectory row (a dict with :data:`TURN_SCHEMA` fields)."""
+    def from_row(cls, row: Mapping[str, Any], group_by: str = "role") -> AdvSample:
+        """Build a sample from a trajectory row (a dict with :data:`TURN_SCHEMA` fields).
+
+        ``group_by="agent"`` (the game's :attr:`GameFacts.group_by`) keys the group by
+        the row's agent as well.
+        """
         return cls(
             reward=float(row["reward"]),
             group_id=int(row["group_id"]),
             role=str(row["role"]),
             phase=str(row["phase"]),
             episode_id=int(row.get("episode_id", 0) or 0),
+            prompt_key=str(row["agent"]) if group_by == "agent" else "",
         )
 
 
@@ -114,10 +125,10 @@ class AdvantageEstimator(ABC):
 def _group_indices(
     samples: Sequence[AdvSample], with_group: bool = True
 ) -> dict[tuple[Any, ...], list[int]]:
-    """Indices of samples per ``(group_id, role, phase)`` (or ``(role, phase)``), in order."""
+    """Indices per ``(group_id, role, phase, prompt_key)`` (or ``(role, phase)``), in order."""
     groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
-        key = (s.group_id, s.role, s.phase) if with_group else (s.role, s.phase)
+        key = (s.group_id, s.role, s.phase, s.prompt_key) if with_group else (s.role, s.phase)
         groups[key].append(i)
     return groups
 
@@ -224,39 +235,68 @@ class RAE(AdvantageEstimator):
     (default) uses ``r̄_k`` of the current batch as the baseline, ``"zero"``
     uses 0 (SPIRAL's un-corrected first step).
 
+    ``order`` selects the update order:
+
+    * ``"spiral"`` (default): read the bias-corrected baseline, then update (above).
+    * ``"paper"``: Vision-Zero's Algorithm 1 and released code: **update first**,
+      then subtract the *new*, uncorrected baseline, starting from ``b_k = 0``:
+      ``b_k ← α b_k + (1 - α) r̄_k``, ``A = r - b_k``.  With one game per batch
+      this is ``A = α (r - b_old)``.  ``first_batch`` and the bias correction do
+      not apply.
+
     Args:
         alpha: EMA decay, ``0 < α < 1`` (default 0.95).
         first_batch: ``"batch_mean"`` or ``"zero"`` (see above).
+        order: ``"spiral"`` or ``"paper"`` (see above).
     """
 
     name = "rae"
     FIRST_BATCH_MODES = ("batch_mean", "zero")
+    ORDERS = ("spiral", "paper")
 
-    def __init__(self, *, alpha: float = 0.95, first_batch: str = "batch_mean") -> None:
+    def __init__(
+        self, *, alpha: float = 0.95, first_batch: str = "batch_mean", order: str = "spiral"
+    ) -> None:
         if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 1.0):
             raise ValueError(f"rae: alpha must be in (0, 1), got {alpha!r}")
         if first_batch not in self.FIRST_BATCH_MODES:
             raise ValueError(
                 f"rae: first_batch must be one of {self.FIRST_BATCH_MODES}, got {first_batch!r}"
             )
+        if order not in self.ORDERS:
+            raise ValueError(f"rae: order must be one of {self.ORDERS}, got {order!r}")
         self.alpha = float(alpha)
         self.first_batch = first_batch
+        self.order = order
         self._ema: dict[tuple[str, str], float] = {}
         self._count: dict[tuple[str, str], int] = {}
 
     def baseline(self, role: str, phase: str) -> float | None:
-        """Return the bias-corrected baseline ``b̂`` of ``(role, phase)``, None if never updated."""
+        """Return the baseline of ``(role, phase)`` (None if never updated).
+
+        ``order="spiral"``: the bias-corrected ``b̂``; ``"paper"``: the raw EMA.
+        """
         key = (role, phase)
         t = self._count.get(key, 0)
         if t == 0:
             return None
+        if self.order == "paper":
+            return self._ema[key]
         return self._ema[key] / (1.0 - self.alpha**t)
 
     def compute(self, samples: Sequence[AdvSample]) -> np.ndarray:
-        """Return ``r - b̂`` per sample, then update each key's EMA with its batch mean."""
+        """Return ``r - baseline`` per sample, updating each key's EMA with its batch mean.
+
+        ``order="spiral"`` reads the baselines before the update, ``"paper"`` after it.
+        """
         rewards = _rewards(samples)
         out = np.zeros(len(samples), dtype=np.float64)
         groups = _group_indices(samples, with_group=False)
+        if self.order == "paper":
+            for key, idx in groups.items():
+                self._update(key, float(rewards[idx].mean()))
+                out[idx] = rewards[idx] - self._ema[key]
+            return out
         for key, idx in groups.items():
             r = rewards[idx]
             batch_mean = float(r.mean())
@@ -265,16 +305,19 @@ class RAE(AdvantageEstimator):
                 b_hat = batch_mean if self.first_batch == "batch_mean" else 0.0
             out[idx] = r - b_hat
         for key, idx in groups.items():  # update only after every baseline was read
-            batch_mean = float(rewards[idx].mean())
-            self._ema[key] = self.alpha * self._ema.get(key, 0.0) + (1.0 - self.alpha) * batch_mean
-            self._count[key] = self._count.get(key, 0) + 1
+            self._update(key, float(rewards[idx].mean()))
         return out
 
+    def _update(self, key: tuple[str, str], batch_mean: float) -> None:
+        self._ema[key] = self.alpha * self._ema.get(key, 0.0) + (1.0 - self.alpha) * batch_mean
+        self._count[key] = self._count.get(key, 0) + 1
+
     def state_dict(self) -> dict[str, Any]:
-        """Return alpha, first_batch and every key's raw EMA and update count (JSON-safe)."""
+        """Return alpha, first_batch, order and every key's raw EMA and count (JSON-safe)."""
         return {
             "alpha": self.alpha,
             "first_batch": self.first_batch,
+            "order": self.order,
             "baselines": [
                 {"role": role, "phase": phase, "ema": self._ema[(role, phase)], "count": count}
                 for (role, phase), count in sorted(self._count.items())
@@ -289,16 +332,20 @@ class RAE(AdvantageEstimator):
         first_batch = state.get("first_batch", self.first_batch)
         if first_batch not in self.FIRST_BATCH_MODES:
             raise ValueError(f"rae state: bad first_batch {first_batch!r}")
+        order = state.get("order", self.order)
+        if order not in self.ORDERS:
+            raise ValueError(f"rae state: bad order {order!r}")
         ema: dict[tuple[str, str], float] = {}
         count: dict[tuple[str, str], int] = {}
         for entry in state.get("baselines", []):
             key = (str(entry["role"]), str(entry["phase"]))
             ema[key] = float(entry["ema"])
             count[key] = int(entry["count"])
-        self.alpha, self.first_batch, self._ema, self._count = alpha, first_batch, ema, count
+        self.alpha, self.first_batch, self.order = alpha, first_batch, order
+        self._ema, self._count = ema, count
 
     def __repr__(self) -> str:
-        return f"RAE(alpha={self.alpha}, first_batch={self.first_batch!r})"
+        return f"RAE(alpha={self.alpha}, first_batch={self.first_batch!r}, order={self.order!r})"
 
 
 # -- registry -------------------------------------------------------------------

@@ -10,10 +10,13 @@ One training step:
    disk with their exact sampled token ids and logprobs.
 3. **Advantages** per stage with the configured estimators (default: the estimator
    each stage of the game declares, e.g. RAE for clues; elsewhere group-norm).
-4. **Update**: token-level clipped surrogate (asymmetric clip), optional k3 KL to a
-   frozen reference, token-mean over each optimizer batch of ``micro_batch_size ×
-   grad_accum`` samples, AdamW, gradient clipping.  The forward pass sees the same
-   images the rollout saw (reloaded from the PNGs).
+4. **Update**: token-level clipped surrogate (asymmetric clip, optional dual-clip),
+   optional k3 KL to a frozen reference, token-mean or sequence-mean
+   (``trainer.loss_agg``) over each optimizer minibatch; the step's samples are
+   shuffled (seeded by seed and step) and split into ``trainer.optimizer_steps``
+   minibatches (0: one per ``micro_batch_size × grad_accum`` samples); AdamW,
+   gradient clipping.  The forward pass sees the same images the rollout saw
+   (reloaded from the PNGs).
 5. **Log** ``RUN/metrics.jsonl``; **checkpoint** every ``checkpoint_every`` steps.
 
 Resume (``resume=True``) loads the newest complete checkpoint, cuts the metrics
@@ -39,6 +42,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from vzgym.core.policy import SamplingParams
@@ -73,6 +77,13 @@ def resolve_model_path(spec: str) -> Path:
             "use 'tiny' for the built-in model or a folder with config.json"
         )
     return path
+
+
+def warmup_steps(tcfg: Any) -> int:
+    """Warm-up steps: ``warmup_steps``, or ``round(warmup_ratio × steps)`` when that is 0."""
+    if tcfg.warmup_steps > 0:
+        return int(tcfg.warmup_steps)
+    return int(round(float(getattr(tcfg, "warmup_ratio", 0.0)) * tcfg.steps))
 
 
 def lr_factor(schedule: str, warmup_steps: int, total_steps: int) -> Any:
@@ -183,7 +194,7 @@ class LocalGRPOTrainer:
             params, lr=tcfg.lr, betas=tuple(tcfg.betas), weight_decay=tcfg.weight_decay
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_factor(tcfg.lr_schedule, tcfg.warmup_steps, tcfg.steps)
+            self.optimizer, lr_factor(tcfg.lr_schedule, warmup_steps(tcfg), tcfg.steps)
         )
         self.estimators = build_estimators(config)
         from vzgym.registration import facts_of
@@ -309,24 +320,57 @@ class LocalGRPOTrainer:
 
     def rollout(self, step: int) -> dict[str, Any]:
         """Play this step's games (or reuse a complete rollout on disk); return its summary."""
+        tcfg, scfg = self.config.trainer, self.config.sampling
+        return self._play(
+            self._rollout_dir(step),
+            games=tcfg.games_per_step,
+            group=tcfg.group_size,
+            seed=tcfg.seed * 1_000_003 + step * tcfg.games_per_step,
+            sampling=SamplingParams(
+                temperature=scfg.temperature,
+                top_p=scfg.top_p,
+                max_new_tokens=scfg.max_new_tokens,
+                seed=tcfg.seed * 7919 + step,
+            ),
+        )
+
+    def measure(self, step: int, games: int) -> dict[str, Any]:
+        """Play ``games`` held-out games with argmax decoding after step ``step``'s update.
+
+        Iterative-SPO's Algorithm 1 (Eq. 7) reads the stage switch's statistics here,
+        not from the sampled training votes.  Seeds come from a range the training
+        rollouts never use (they stay below 10**12 for any practical run); the result is
+        written to ``RUN/measure/step_XXXXXX/`` and reused on an exact resume.
+        """
+        tcfg, scfg = self.config.trainer, self.config.sampling
+        return self._play(
+            self.run_dir / "measure" / f"step_{step:06d}",
+            games=games,
+            group=1,
+            seed=10**12 + tcfg.seed * 1_000_003 + step * games,
+            sampling=SamplingParams(temperature=0.0, max_new_tokens=scfg.max_new_tokens),
+        )
+
+    def _play(
+        self, out: Path, *, games: int, group: int, seed: int, sampling: SamplingParams
+    ) -> dict[str, Any]:
+        """Play ``games`` × ``group`` games into ``out`` (reused when complete)."""
         from vzgym.rollout.runner import RolloutConfig, RolloutRunner
         from vzgym.rollout.seating import build_policy_map
         from vzgym.rollout.writer import TrajectoryWriter
 
-        out = self._rollout_dir(step)
         if (out / "DONE.json").exists():
             summary, problem = read_rollout_done(out)
             if summary is not None:
                 return summary
             self._report(
                 "rollout_replayed",
-                f"rollout of step {step} is damaged ({problem}); replaying it",
-                rollout_step=step,
+                f"rollout {out.relative_to(self.run_dir)} is damaged ({problem}); replaying it",
+                rollout_step=int(out.name.rsplit("_", 1)[-1]),
                 problem=problem,
             )
         if out.exists():
             shutil.rmtree(out)
-        tcfg, scfg = self.config.trainer, self.config.sampling
         env_kwargs = dict(self.env_kwargs)
         policies = build_policy_map(
             self.env_id,
@@ -341,17 +385,7 @@ class LocalGRPOTrainer:
             if seat.policy is not self.sampler:
                 seat.trainable = False
         rollout_cfg = RolloutConfig(
-            self.env_id,
-            env_kwargs,
-            games=tcfg.games_per_step,
-            group=tcfg.group_size,
-            seed=tcfg.seed * 1_000_003 + step * tcfg.games_per_step,
-            sampling=SamplingParams(
-                temperature=scfg.temperature,
-                top_p=scfg.top_p,
-                max_new_tokens=scfg.max_new_tokens,
-                seed=tcfg.seed * 7919 + step,
-            ),
+            self.env_id, env_kwargs, games=games, group=group, seed=seed, sampling=sampling
         )
         self.model.eval()
         with TrajectoryWriter(out) as writer, torch.no_grad():
@@ -361,11 +395,43 @@ class LocalGRPOTrainer:
         return result
 
     # ----------------------------------------------------------------- update
+    def _rescore(self, samples: list[TrainSample]) -> None:
+        """Let the game rescore the whole step batch (batch-level reward terms).
+
+        An env class with ``rescore_batch(infos)`` sees the info of every sample of
+        the step (all games and copies) and may return new rewards (None = keep).
+        """
+        from vzgym.registration import get_registry
+
+        rescore = getattr(get_registry().spec(self.env_id).load(), "rescore_batch", None)
+        if rescore is None or not samples:
+            return
+        infos = [json.loads(s.meta.get("info") or "{}") for s in samples]
+        new = rescore(infos)
+        if new is None:
+            return
+        if len(new) != len(samples):
+            raise RuntimeError(f"{self.env_id}.rescore_batch returned {len(new)} rewards")
+        for sample, reward in zip(samples, new):
+            if reward is not None:
+                sample.reward = float(reward)
+
     def _advantages(self, samples: list[TrainSample]) -> None:
         from vzgym.trainers.advantages import AdvSample, compute_advantages
 
+        by_agent = self.facts.group_by == "agent"
         adv = compute_advantages(
-            [AdvSample(s.reward, s.group_id, s.role, s.phase, s.episode_id) for s in samples],
+            [
+                AdvSample(
+                    s.reward,
+                    s.group_id,
+                    s.role,
+                    s.phase,
+                    s.episode_id,
+                    prompt_key=str(s.meta.get("agent", "")) if by_agent else "",
+                )
+                for s in samples
+            ],
             self.estimators,
         )
         for sample, value in zip(samples, adv):
@@ -406,18 +472,42 @@ class LocalGRPOTrainer:
                     "processor disagree"
                 )
 
-    def update(self, samples: list[TrainSample]) -> dict[str, float]:
-        """One pass over ``samples``: optimizer steps of ``micro_batch_size × grad_accum``."""
+    def minibatches(self, samples: list[TrainSample], step: int | None) -> list[list[TrainSample]]:
+        """Split a step's samples into optimizer minibatches (see ``trainer.optimizer_steps``).
+
+        With ``shuffle_minibatches`` the order is a seeded permutation of ``(seed, step)``
+        (the same after an exact resume); otherwise storage order.
+        """
+        tcfg = self.config.trainer
+        order = list(range(len(samples)))
+        if tcfg.shuffle_minibatches and step is not None and len(samples) > 1:
+            rng = np.random.default_rng([int(tcfg.seed), int(step), 0x5EED])
+            order = [int(i) for i in rng.permutation(len(samples))]
+        walked = [samples[i] for i in order]
+        if tcfg.optimizer_steps > 0:
+            k = min(tcfg.optimizer_steps, len(walked)) or 1
+            bounds = np.linspace(0, len(walked), k + 1).round().astype(int)
+            return [walked[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        per_opt = max(1, tcfg.micro_batch_size) * max(1, tcfg.grad_accum)
+        return [walked[i : i + per_opt] for i in range(0, len(walked), per_opt)]
+
+    def update(self, samples: list[TrainSample], step: int | None = None) -> dict[str, float]:
+        """One pass over ``samples``: one optimizer step per minibatch (:meth:`minibatches`).
+
+        The loss of a minibatch is its per-token GRPO loss reduced by ``trainer.loss_agg``
+        (token mean over the minibatch, or each sequence's token mean then the mean over its
+        sequences), accumulated over micro-batches of ``micro_batch_size``.
+        """
         tcfg = self.config.trainer
         self.model.train()
         micro = max(1, tcfg.micro_batch_size)
-        per_opt = micro * max(1, tcfg.grad_accum)
+        seq_mean = tcfg.loss_agg == "seq-mean-token-mean"
+        dual_clip = tcfg.dual_clip if tcfg.dual_clip > 0 else None
         stats: dict[str, list[float]] = {"loss": [], "clip_frac": [], "kl": [], "grad_norm": []}
         ratios: list[float] = []
         if samples:
             self._check_prompt_ids(samples[: min(len(samples), micro)])
-        for start in range(0, len(samples), per_opt):
-            chunk = samples[start : start + per_opt]
+        for chunk in self.minibatches(samples, step):
             total_tokens = sum(len(s.token_ids) for s in chunk)
             self.optimizer.zero_grad(set_to_none=True)
             loss_sum = clip_sum = kl_sum = 0.0
@@ -435,13 +525,21 @@ class LocalGRPOTrainer:
                     logp_old = torch.tensor(sample.logprobs, device=logp_new.device)
                     adv = torch.full_like(logp_new, sample.advantage)
                     per_tok, clipped = clipped_surrogate(
-                        logp_new, logp_old, adv, clip_low=tcfg.clip_low, clip_high=tcfg.clip_high
+                        logp_new,
+                        logp_old,
+                        adv,
+                        clip_low=tcfg.clip_low,
+                        clip_high=tcfg.clip_high,
+                        dual_clip=dual_clip,
                     )
                     if ref is not None:
                         kl = k3_kl(logp_new, ref[k].float())
                         per_tok = per_tok + tcfg.kl_coef * kl
                         kl_sum += float(kl.detach().sum())
-                    loss = loss + per_tok.sum() / total_tokens
+                    if seq_mean:
+                        loss = loss + per_tok.sum() / max(1, per_tok.numel()) / len(chunk)
+                    else:
+                        loss = loss + per_tok.sum() / max(1, total_tokens)
                     clip_sum += float(clipped.sum())
                     ratios.extend(torch.exp(logp_new - logp_old).detach().tolist())
                 loss.backward()
@@ -480,9 +578,10 @@ class LocalGRPOTrainer:
             pause(self.sampler)
         t1 = time.perf_counter()
         samples = load_samples(self._rollout_dir(step), phases=self.active_phases())
+        self._rescore(samples)
         self._advantages(samples)
         self._record_advantages(step, samples)
-        update = self.update(samples)
+        update = self.update(samples, step)
         if self.sampler is not self.policy:  # the engine samples the next step with new weights
             from vzgym.trainers.vllm_sampler import sync_weights
 
@@ -507,7 +606,12 @@ class LocalGRPOTrainer:
             "peak_rss_mb": _peak_rss_mb(),
         }
         if self.staged:
-            self._update_phase(step, summary.get("game_stats", {}))
+            stats = summary.get("game_stats", {})
+            games = int(getattr(self.phases, "measure_games", 0) or 0)
+            if games > 0:  # Algorithm 1: a held-out batch played greedily after the update
+                stats = self.measure(step, games).get("game_stats", {})
+                metrics.update({f"measure/{k}": v for k, v in stats.items()})
+            self._update_phase(step, stats)
             metrics["next_phase"] = self.phases.phase
         return metrics
 

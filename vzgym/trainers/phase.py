@@ -15,6 +15,14 @@ Schedules (all share the :class:`PhaseSchedule` API):
   (the task is solved: make it harder), and harden → solve when
   ``1 − acc ≥ 0.4`` or ``N/A ≥ 0.5`` (it got too hard), never before
   ``K_min = 5`` steps in a phase.
+  That is ``variant="vzgym"``.  ``variant="algorithm1"`` follows the paper's
+  Algorithm 1 instead: the EMAs start at 0 and are **not** bias-corrected
+  (Eq. 8; with ``ρ = 0.95`` and perfect accuracy the EMA first reaches 0.9 after
+  45 steps), a switch needs its condition to hold for ``patience`` consecutive
+  steps (``P = 20``, Tab. 5; our reading of "patience"), and the metrics are
+  measured on a held-out batch of ``measure_games`` games played with argmax
+  (greedy) decoding (Eq. 7), which the trainer plays for it each step
+  (:attr:`PhaseController.measure_games`), not read from the sampled training votes.
 * :class:`FixedCycle` (``"fixed-cycle:N"``) — ``N`` steps of the solve stage,
   ``N`` of the harden stage, and so on; this is what Vision-Zero's released
   trainer does (``training_phase=interactive``, ``interactive_cycle_length``).
@@ -61,6 +69,8 @@ DEFAULT_STAGES: tuple[str, str] = ("decision", "clue")
 #: Kept for callers of the old API: the default stage pair.
 PHASES = DEFAULT_STAGES
 PHASE_SPECS = ("adaptive", "fixed-cycle:N", "fixed:<stage>")
+#: ``variant`` choices of the adaptive controller.
+ADAPTIVE_VARIANTS = ("vzgym", "algorithm1")
 
 
 def _check_stages(stages: Any) -> tuple[str, str]:
@@ -161,10 +171,14 @@ def _check_rate(name: str, value: float | None) -> float | None:
 
 
 class _BiasCorrectedEMA:
-    """``m ← ρ m + (1 − ρ) x`` from ``m = 0``; :attr:`value` is ``m / (1 − ρ^t)``."""
+    """``m ← ρ m + (1 − ρ) x`` from ``m = 0``; :attr:`value` is ``m / (1 − ρ^t)``.
 
-    def __init__(self, rho: float) -> None:
+    With ``corrected=False`` :attr:`value` is ``m`` itself (Algorithm 1's EMA).
+    """
+
+    def __init__(self, rho: float, corrected: bool = True) -> None:
         self.rho = rho
+        self.corrected = corrected
         self.raw = 0.0
         self.count = 0
 
@@ -176,6 +190,8 @@ class _BiasCorrectedEMA:
     def value(self) -> float | None:
         if self.count == 0:
             return None
+        if not self.corrected:
+            return self.raw
         return self.raw / (1.0 - self.rho**self.count)
 
     def reset(self) -> None:
@@ -195,6 +211,13 @@ class PhaseController(PhaseSchedule):
         start: the first phase (default: the solve stage).
         reset_on_switch: restart both EMAs at each switch (default: keep running).
         stages: the ``(solve, harden)`` stage names (default ``("decision", "clue")``).
+        variant: ``"vzgym"`` (default: bias-corrected EMAs of the training votes, no
+            patience) or ``"algorithm1"`` (the paper: uncorrected EMAs, patience,
+            held-out greedy measurement).
+        patience: consecutive steps the switch condition must hold (default 1 for
+            ``vzgym``, 20 for ``algorithm1``).
+        measure_games: games of the held-out greedy measurement per step (default 0
+            for ``vzgym`` = use the training votes, 8 for ``algorithm1``).
 
     A step whose metric is None (or NaN: no votes were cast) leaves that EMA
     unchanged; no switch happens while an EMA it needs has no value yet.
@@ -211,8 +234,23 @@ class PhaseController(PhaseSchedule):
         start: str | None = None,
         reset_on_switch: bool = False,
         stages: tuple[str, str] = DEFAULT_STAGES,
+        variant: str = "vzgym",
+        patience: int | None = None,
+        measure_games: int | None = None,
     ) -> None:
         super().__init__(stages)
+        if variant not in ADAPTIVE_VARIANTS:
+            raise ValueError(f"variant must be one of {ADAPTIVE_VARIANTS}, got {variant!r}")
+        paper = variant == "algorithm1"
+        patience = (20 if paper else 1) if patience is None else patience
+        measure_games = (8 if paper else 0) if measure_games is None else measure_games
+        for name, value, low in (("patience", patience, 1), ("measure_games", measure_games, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        self.variant = variant
+        self.patience = patience
+        self.measure_games = measure_games
+        self._held = 0
         if not (isinstance(rho, (int, float)) and 0.0 < rho < 1.0):
             raise ValueError(f"rho must be in (0, 1), got {rho!r}")
         for name, value in (
@@ -234,8 +272,8 @@ class PhaseController(PhaseSchedule):
         self.reset_on_switch = bool(reset_on_switch)
         self._phase = self._check_phase(self.stages[0] if start is None else start, "start")
         self._steps_in_phase = 0
-        self._acc = _BiasCorrectedEMA(self.rho)
-        self._na = _BiasCorrectedEMA(self.rho)
+        self._acc = _BiasCorrectedEMA(self.rho, corrected=not paper)
+        self._na = _BiasCorrectedEMA(self.rho, corrected=not paper)
 
     @property
     def phase(self) -> str:
@@ -244,12 +282,12 @@ class PhaseController(PhaseSchedule):
 
     @property
     def acc_ema(self) -> float | None:
-        """Bias-corrected EMA of the accuracy (None before the first measurement)."""
+        """EMA of the accuracy (bias-corrected for ``vzgym``; None before any measurement)."""
         return self._acc.value
 
     @property
     def na_ema(self) -> float | None:
-        """Bias-corrected EMA of the N/A rate (None before the first measurement)."""
+        """EMA of the N/A rate (bias-corrected for ``vzgym``; None before any measurement)."""
         return self._na.value
 
     @property
@@ -281,7 +319,9 @@ class PhaseController(PhaseSchedule):
             switch = (acc_ema is not None and 1.0 - acc_ema >= self.err_to_decision - _TOL) or (
                 na_ema is not None and na_ema >= self.na_to_decision - _TOL
             )
-        if switch:
+        self._held = self._held + 1 if switch else 0
+        if switch and self._held >= self.patience:
+            self._held = 0
             self._phase = self._other(self._phase)
             self._steps_in_phase = 0
             self._switch(step, self._phase, acc_ema, na_ema)
@@ -302,10 +342,14 @@ class PhaseController(PhaseSchedule):
                 "na_to_decision": self.na_to_decision,
                 "k_min": self.k_min,
                 "reset_on_switch": self.reset_on_switch,
+                "variant": self.variant,
+                "patience": self.patience,
+                "measure_games": self.measure_games,
             },
             "stages": list(self.stages),
             "phase": self._phase,
             "steps_in_phase": self._steps_in_phase,
+            "held": self._held,
             "acc": {"raw": self._acc.raw, "count": self._acc.count},
             "na": {"raw": self._na.raw, "count": self._na.count},
             "switches": [dict(s) for s in self.switches],
@@ -325,19 +369,25 @@ class PhaseController(PhaseSchedule):
             "na_to_decision",
             "k_min",
             "reset_on_switch",
+            "variant",
+            "patience",
+            "measure_games",
         ):
             setattr(self, name, getattr(fresh, name))
         self._phase = self._check_phase(state["phase"])
         self._steps_in_phase = int(state["steps_in_phase"])
-        self._acc = _BiasCorrectedEMA(self.rho)
+        self._held = int(state.get("held", 0))
+        corrected = self.variant != "algorithm1"
+        self._acc = _BiasCorrectedEMA(self.rho, corrected)
         self._acc.raw, self._acc.count = float(state["acc"]["raw"]), int(state["acc"]["count"])
-        self._na = _BiasCorrectedEMA(self.rho)
+        self._na = _BiasCorrectedEMA(self.rho, corrected)
         self._na.raw, self._na.count = float(state["na"]["raw"]), int(state["na"]["count"])
         self.switches = [dict(s) for s in state.get("switches", [])]
 
     def __repr__(self) -> str:
         return (
-            f"PhaseController(phase={self._phase!r}, rho={self.rho}, k_min={self.k_min}, "
+            f"PhaseController(variant={self.variant!r}, phase={self._phase!r}, rho={self.rho}, "
+            f"k_min={self.k_min}, patience={self.patience}, "
             f"acc_ema={self.acc_ema}, na_ema={self.na_ema})"
         )
 

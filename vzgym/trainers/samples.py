@@ -94,7 +94,7 @@ def load_samples(
                 role=row["role"],
                 phase=row["phase"],
                 trainable=bool(row["trainable"]),
-                meta={"turn": int(row["turn"]), "agent": row["agent"]},
+                meta={"turn": int(row["turn"]), "agent": row["agent"], "info": row["info"]},
             )
         )
     return samples

@@ -30,6 +30,26 @@ def estimator_names(env_id: str, advantages: Mapping[str, str]) -> dict[str, str
     return {**defaults, **advantages}
 
 
+def _samples_per_prompt(config: RunConfig) -> dict[str, int]:
+    """Stage → samples one episode draws from one prompt (env-declared; {} if unknown)."""
+    from vzgym.registration import get_registry
+
+    try:
+        return get_registry().spec(config.env.id).samples_per_prompt(dict(config.env.options))
+    except Exception:  # noqa: BLE001 - an unknown env is reported by the env checks
+        return {}
+
+
+def _declares_stages(env_id: str) -> bool:
+    """True when the game declares its stages (its ``"*"`` estimator is only a fallback)."""
+    from vzgym.registration import get_registry
+
+    try:
+        return bool(get_registry().spec(env_id).facts.stages)
+    except Exception:  # noqa: BLE001 - an unknown env is reported by the env checks
+        return False
+
+
 def check_config(config: RunConfig) -> None:
     """Build the run's estimators and phase schedule once; raise :class:`ConfigError` if bad."""
     from vzgym.trainers.advantages import get_estimator, list_estimators
@@ -51,7 +71,10 @@ def check_config(config: RunConfig) -> None:
             get_estimator(name, **tr.advantage_options.get(name, {}))
         except ValueError as exc:
             raise ConfigError(f"trainer.advantages.{phase}: {exc}") from exc
-        if tr.group_size < 2 and name in _GROUP_ESTIMATORS:
+        if phase == "*" and _declares_stages(config.env.id):
+            continue  # every turn of a staged game belongs to a declared stage
+        per_prompt = _samples_per_prompt(config).get(phase, 1)
+        if tr.group_size * per_prompt < 2 and name in _GROUP_ESTIMATORS:
             raise ConfigError(
                 f"trainer.advantages.{phase} = {name!r} compares the copies of a game: with "
                 f"trainer.group_size = {tr.group_size} every advantage is 0 and nothing is "

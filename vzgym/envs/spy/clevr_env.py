@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vzgym.envs.clevr import EDIT_KINDS, make_pair, object_bbox
+from vzgym.envs.spy import prompts
 from vzgym.envs.spy.game import PairSample, SpyEnv
 
 
@@ -41,6 +42,10 @@ class SpyClevrEnv(SpyEnv):
         self.num_changes = num_changes
         self.edit_kind = edit_kind
         self.width, self.height = width, height
+
+    def difference_note(self) -> str:
+        """Tell the players what the edit does (kind and number of objects)."""
+        return prompts.difference_text(self.num_changes, self.edit_kind)
 
     def sample_pair(self) -> PairSample:
         """Generate a scene and its edited copy from ``self.np_random``."""

@@ -32,6 +32,7 @@ from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult, tex
 from vzgym.envs.spy import prompts
 from vzgym.envs.spy import rewards as spy_rewards
 from vzgym.envs.spy.parsing import ParsedClue, ParsedVote, parse_clue, parse_vote
+from vzgym.envs.spy.prompts import PROMPT_SETS
 from vzgym.envs.spy.rewards import DECISION_SCHEMES, count_votes
 
 SPY_VIEWS = ("edited", "blank", "identical")
@@ -131,6 +132,7 @@ class SpyEnv(MultiAgentEnv):
         invalid_clue_penalty: float = 0.5,
         max_clue_chars: int = 300,
         max_reasoning_chars: int = 600,
+        prompts: str = "vzgym",
         render_mode: str | None = None,
     ):
         super().__init__(render_mode=render_mode)
@@ -141,6 +143,7 @@ class SpyEnv(MultiAgentEnv):
         _check_choice("spy_view", spy_view, SPY_VIEWS)
         _check_choice("decision", decision, DECISION_MODES)
         _check_choice("decision_reward", decision_reward, DECISION_SCHEMES)
+        _check_choice("prompts", prompts, tuple(PROMPT_SETS))
         if decision == "observer" and (
             not isinstance(observer_samples, int) or observer_samples < 1
         ):
@@ -158,11 +161,18 @@ class SpyEnv(MultiAgentEnv):
         self.invalid_clue_penalty = float(invalid_clue_penalty)
         self.max_clue_chars = max_clue_chars
         self.max_reasoning_chars = max_reasoning_chars
+        self.prompt_set = prompts
+        self._prompts = PROMPT_SETS[prompts]
         from vzgym.rewards_registry import get_reward_fn
 
         # Plugins may swap either reward (``register_rewards``); the defaults are Vision-Zero's.
         self._clue_rewards = get_reward_fn("spy", "clue", spy_rewards.clue_rewards)
         self._decision_reward = get_reward_fn("spy", "decision", spy_rewards.decision_reward)
+        # the reasoning-length format check is passed to the built-in reward only (a
+        # plugin's replacement keeps the documented keyword set)
+        self._vz_format = (
+            decision_reward == "vz-code" and self._decision_reward is spy_rewards.decision_reward
+        )
         self.players = [f"player_{i}" for i in range(1, num_players + 1)]
         self.judges = [f"judge_{i}" for i in range(1, self.observer_samples + 1)]
         self.possible_agents = self.players + self.judges
@@ -253,13 +263,31 @@ class SpyEnv(MultiAgentEnv):
         return Role.SPY.value if seat == self.spy_seat else Role.CIVILIAN.value
 
     # -- observations -------------------------------------------------------
+    @classmethod
+    def samples_per_prompt(cls, options: dict[str, Any]) -> dict[str, int]:
+        """With ``decision="observer"`` the judges vote ``observer_samples`` times on one
+        transcript and image: one prompt, that many samples in every episode."""
+        if options.get("decision") == "observer":
+            samples = options.get("observer_samples", 1)
+            return {"decision": samples if isinstance(samples, int) and samples > 0 else 1}
+        return {}
+
+    def difference_note(self) -> str:
+        """What the players are told about how the spy's picture differs (prompt text)."""
+        return prompts.difference_text(None, None)
+
     def _clue_observation(self, seat: int) -> Observation:
         log = self._public_log()
-        body = (
-            f"{prompts.role_line(seat, self._shown_role(seat), self.reveal_roles)}\n\n"
-            f"Clues so far:\n{prompts.clue_log_text(log)}\n\n"
-            f"{prompts.reasoning_text(self._own_notes(seat))}"
-            f"{prompts.clue_instruction(self.round, self.clue_rounds)}"
+        body = self._prompts.clue(
+            seat,
+            self._shown_role(seat),
+            self.reveal_roles,
+            self.round,
+            self.clue_rounds,
+            log,
+            self._own_notes(seat),
+            self.num_players,
+            self.difference_note(),
         )
         return self._observation(
             self._agent(seat), seat, Phase.CLUE, self._image_of(seat), body, log
@@ -267,21 +295,21 @@ class SpyEnv(MultiAgentEnv):
 
     def _vote_observation(self, agent: AgentID) -> Observation:
         public = self._public_log()
-        log = prompts.clue_log_text(public)
-        judge = agent in self.judges
-        if judge:
-            head = (
-                "You are the judge. You see the image the civilians saw. "
-                f"Players 1 to {self.num_players} gave these clues."
-            )
+        if agent in self.judges:
+            body = self._prompts.judge(public, self.num_players, self.difference_note())
             image, seat = self._pair.original, 0
         else:
             seat = self._seat(agent)
-            head = prompts.role_line(seat, self._shown_role(seat), self.reveal_roles)
+            body = self._prompts.vote(
+                seat,
+                self._shown_role(seat),
+                self.reveal_roles,
+                public,
+                self._own_notes(seat),
+                self.num_players,
+                self.difference_note(),
+            )
             image = self._image_of(seat)
-            notes = prompts.reasoning_text(self._own_notes(seat))
-            head = f"{head}\n\n{notes}".rstrip()
-        body = f"{head}\n\nAll clues:\n{log}\n\n{prompts.vote_instruction(self.num_players, judge)}"
         return self._observation(agent, seat, Phase.DECISION, image, body, public)
 
     def _observation(
@@ -293,7 +321,9 @@ class SpyEnv(MultiAgentEnv):
         body: str,
         public_log: list[list[tuple[int, str]]],
     ) -> Observation:
-        system = prompts.rules_text(self.num_players, self.clue_rounds, self.decision)
+        system = self._prompts.system(
+            self.num_players, self.clue_rounds, self.decision, self.difference_note()
+        )
         role = Role.JUDGE.value if agent in self.judges else self._shown_role(seat)
         private: dict[str, Any] = {
             "true_role": self.role_of(agent).value,
@@ -391,7 +421,11 @@ class SpyEnv(MultiAgentEnv):
             na_n += vote.na
             invalid_n += not vote.valid
             reward_decision[agent] = self._decision_reward(
-                correct=correct, na=vote.na, valid=vote.valid, scheme=self.decision_scheme
+                correct=correct,
+                na=vote.na,
+                valid=vote.valid,
+                scheme=self.decision_scheme,
+                **({"reasoned": vote.reasoning_chars > 10} if self._vz_format else {}),
             )
         n_votes = max(len(votes), 1)
         rewards = {

@@ -132,11 +132,13 @@ class ParsedVote:
         na: True when the voter answered N/A (abstained).
         error: why the vote is invalid (``"no_box"``, ``"empty_box"``, ``"not_a_player"``,
             ``"out_of_range"``), else None.
+        reasoning_chars: characters of reasoning before the final box (stripped).
     """
 
     target: int | None
     na: bool = False
     error: str | None = None
+    reasoning_chars: int = 0
 
     @property
     def valid(self) -> bool:
@@ -149,18 +151,21 @@ def parse_vote(text: str, num_players: int) -> ParsedVote:
 
     ``k`` must lie in ``1..num_players``; anything else is invalid.
     """
-    content = last_box(clean_text(text))
+    cleaned = clean_text(text)
+    content = last_box(cleaned)
     if content is None:
         return ParsedVote(None, error="no_box")
+    box = cleaned.rfind("\\boxed")
+    chars = len(cleaned[: max(box, 0)].strip())
     answer = _strip_latex(content)
     if not answer:
-        return ParsedVote(None, error="empty_box")
+        return ParsedVote(None, error="empty_box", reasoning_chars=chars)
     if answer.lower().rstrip(".") in NA_ANSWERS:
-        return ParsedVote(None, na=True)
+        return ParsedVote(None, na=True, reasoning_chars=chars)
     match = _PLAYER_RE.match(answer)
     if not match:
-        return ParsedVote(None, error="not_a_player")
+        return ParsedVote(None, error="not_a_player", reasoning_chars=chars)
     seat = int(match.group(1))
     if not 1 <= seat <= num_players:
-        return ParsedVote(None, error="out_of_range")
-    return ParsedVote(seat)
+        return ParsedVote(None, error="out_of_range", reasoning_chars=chars)
+    return ParsedVote(seat, reasoning_chars=chars)

@@ -15,9 +15,10 @@ Decision stage, per vote, two schemes:
 * ``"vz-code"`` (the released code, ``clevr_spotdiff_generator.py``: format term,
   accuracy term and potential-based shaping ``γ·Φ_acc``):
   ``0.3·format + 1.2·acc + 0.99·[acc > 0]`` with ``format`` = +1 for a well-formed
-  answer (a seat or N/A) and -1 otherwise, and ``acc`` = +1 correct, -0.5 N/A,
-  -1 wrong or invalid.  So correct = 2.49, N/A = -0.3, wrong = -0.9,
-  invalid = -1.5.
+  answer (a seat or N/A) after more than 10 characters of reasoning (the code's
+  ``len(thinking) > 10`` check) and -1 otherwise, and ``acc`` = +1 correct, -0.5 N/A,
+  -1 wrong or invalid.  So, with reasoning, correct = 2.49, N/A = -0.3, wrong = -0.9;
+  invalid = -1.5; a correct vote with no reasoning = 1.89.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def clue_rewards(
     return rewards
 
 
-def decision_reward(*, correct: bool, na: bool, valid: bool, scheme: str = "paper") -> float:
+def decision_reward(
+    *, correct: bool, na: bool, valid: bool, scheme: str = "paper", reasoned: bool = True
+) -> float:
     """Reward of one vote.
 
     Args:
@@ -65,6 +68,8 @@ def decision_reward(*, correct: bool, na: bool, valid: bool, scheme: str = "pape
         na: the voter abstained with N/A (and N/A was not the right answer).
         valid: the answer was well-formed (a seat in range, or N/A).
         scheme: ``"paper"`` or ``"vz-code"`` (see the module docstring).
+        reasoned: more than 10 characters of reasoning came before the answer
+            (only the ``vz-code`` format term reads it).
     """
     if scheme == "paper":
         if correct:
@@ -73,7 +78,7 @@ def decision_reward(*, correct: bool, na: bool, valid: bool, scheme: str = "pape
             return -0.5
         return -1.0
     if scheme == "vz-code":
-        fmt = 1.0 if valid else -1.0
+        fmt = 1.0 if valid and reasoned else -1.0
         if correct and valid:
             acc = 1.0
         elif na and valid:

@@ -11,14 +11,16 @@ declares the world's facts (:data:`svg_facts`) and scores an episode's outcome
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from vzgym.core.facts import GameFacts, Outcome, PlotPanel, Stat
-from vzgym.envs.base import AgentID, MultiAgentEnv, StepResult
+from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult
 from vzgym.envs.svg.parsing import Proposal, parse_proposal
 from vzgym.envs.svg.roles import RoleCall, ask
+from vzgym.envs.svg.topics import prompt_set
 from vzgym.envs.svg.world import (
     RendererHandle,
     RenderOutcome,
@@ -49,7 +51,8 @@ def svg_facts(phase: str, extra: Sequence[Stat] = ()) -> GameFacts:
 
     Its stats are keys of the batch metrics (:mod:`vzgym.envs.svg.metrics`,
     ``"<phase>/<name>"``), reported per episode in ``infos[agent]["game"]``;
-    one stage (every turn trained every step with ``group_norm``); the
+    one stage (every turn trained every step with ``group_norm``, each agent slot its
+    own GRPO group: ``group_by="agent"``, since every slot answers its own item); the
     ``vzgym view`` renderer :data:`SVG_VIEW`.
     """
     common = (
@@ -64,7 +67,9 @@ def svg_facts(phase: str, extra: Sequence[Stat] = ()) -> GameFacts:
         ),
         Stat(f"{phase}/reward", "mean", "mean reward of the trained role", True),
     )
-    return GameFacts(stats=common + tuple(extra), plots=(SVG_WORLD_PANEL,), view=SVG_VIEW)
+    return GameFacts(
+        stats=common + tuple(extra), plots=(SVG_WORLD_PANEL,), view=SVG_VIEW, group_by="agent"
+    )
 
 
 def resolve_batch_size(batch_size: int, legacy: int | None, legacy_name: str) -> int:
@@ -120,6 +125,59 @@ class SVGWorldEnv(MultiAgentEnv):
         self._renderer = RendererHandle(renderer, render_limits, render_workers)
         self._last_summary = ""
         self._last_scores: dict[AgentID, float] = {}
+        self.prompts = "vzgym"
+        self._shared: dict[str, Any] | None = None
+
+    def _set_prompts(self, prompts: str) -> None:
+        """Choose the prompt set (``"vzgym"`` or ``"paper"``, :mod:`vzgym.envs.svg.topics`)."""
+        prompt_set(prompts)  # ValueError naming the choices
+        self.prompts = prompts
+
+    # -- reset, shared by the copies of a GRPO group ---------------------------------------
+    def _reset(
+        self, options: dict[str, Any]
+    ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
+        """Start an episode, or take over the one a same-seed copy built.
+
+        Building a batch can call frozen roles (proposer, codegen, labeller) and the
+        renderer; copies of a GRPO group get the first copy's batch through
+        :meth:`shared_reset_options` (same items, same observation seeds, same RNG
+        state after reset), so they differ only by the trained role's sampling.
+        """
+        self._start()
+        shared = options.get("svg_reset")
+        if shared is not None and shared.get("env") == type(self).__name__:
+            self._restore(copy.copy(shared["state"]))
+            self.agents = list(shared["agents"])
+            self.np_random.bit_generator.state = copy.deepcopy(shared["rng"])
+            self._shared = shared
+            return dict(shared["obs"]), copy.deepcopy(shared["infos"])
+        obs, infos = self._fresh_reset(options)
+        self._shared = {
+            "env": type(self).__name__,
+            "state": self._snapshot(),
+            "agents": list(self.agents),
+            "rng": copy.deepcopy(self.np_random.bit_generator.state),
+            "obs": dict(obs),
+            "infos": copy.deepcopy(infos),
+        }
+        return obs, infos
+
+    def shared_reset_options(self) -> dict[str, Any]:
+        """The batch built at the last reset, for same-seed copies (see :meth:`_reset`)."""
+        return {"svg_reset": self._shared} if self._shared is not None else {}
+
+    def _fresh_reset(
+        self, options: dict[str, Any]
+    ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
+        raise NotImplementedError
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The per-episode state a copy needs (each role's env names its fields)."""
+        return {}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Take over :meth:`_snapshot` output."""
 
     def _seed(self) -> int:
         return int(self.np_random.integers(0, 2**31))
@@ -139,7 +197,7 @@ class SVGWorldEnv(MultiAgentEnv):
             if need <= 0:
                 break
             obs = [
-                proposer_observation(f"proposer_{i}", t, self._seed())
+                proposer_observation(f"proposer_{i}", t, self._seed(), self.prompts)
                 for i, t in enumerate(self._topics(need))
             ]
             texts, errors = ask(proposer, obs, 1)
@@ -169,7 +227,10 @@ class SVGWorldEnv(MultiAgentEnv):
         names = (
             list(names) if names is not None else [f"codegen_{i}" for i in range(len(proposals))]
         )
-        obs = [codegen_observation(a, p, self._seed()) for a, p in zip(names, proposals)]
+        obs = [
+            codegen_observation(a, p, self._seed(), prompts=self.prompts)
+            for a, p in zip(names, proposals)
+        ]
         texts, errors = ask(codegen, obs, n)
         renders = self._renderer.render([t for row in texts for t in row])
         return [renders[k * n : (k + 1) * n] for k in range(len(proposals))], errors

@@ -49,7 +49,7 @@ class SVGCodegenEnv(SVGWorldEnv):
             :class:`~vzgym.envs.svg.bots.ScriptedCodegen`).
         filter_config: the filter thresholds.
         reward_config: codegen reward constants.
-        topics, renderer, render_limits, render_workers, render_mode: as
+        topics, renderer, render_limits, render_workers, render_mode, prompts: as
             :class:`~vzgym.envs.svg.propose.SVGProposeEnv`.
     """
 
@@ -76,6 +76,7 @@ class SVGCodegenEnv(SVGWorldEnv):
         render_workers: int | None = None,
         render_mode: str | None = None,
         num_items: int | None = None,
+        prompts: str = "vzgym",
     ):
         batch_size = resolve_batch_size(batch_size, num_items, "num_items")
         super().__init__(batch_size, topics, renderer, render_limits, render_workers, render_mode)
@@ -95,6 +96,7 @@ class SVGCodegenEnv(SVGWorldEnv):
         self.filter_config = filter_config
         self.reward_config = reward_config
         self._items: dict[AgentID, Proposal] = {}
+        self._set_prompts(prompts)
 
     def _candidates(self, k: int) -> tuple[list[Proposal], dict[str, int]]:
         if self.proposals is not None:
@@ -114,10 +116,15 @@ class SVGCodegenEnv(SVGWorldEnv):
         ]
         return kept, {"prefilter_dropped": len(proposals) - len(kept), "policy_errors": errors}
 
-    def _reset(
+    def _snapshot(self) -> dict[str, Any]:
+        return {"items": dict(self._items)}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self._items = dict(state["items"])
+
+    def _fresh_reset(
         self, options: dict[str, Any]
     ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        self._start()
         k = len(self.possible_agents)
         stats: dict[str, int] = {}
         if self.prefilter_samples:
@@ -136,7 +143,7 @@ class SVGCodegenEnv(SVGWorldEnv):
         self.agents = self.possible_agents[: len(chosen)]
         self._items = dict(zip(self.agents, chosen))
         obs = {
-            a: codegen_observation(a, p, self._seed(), self.show_hard_answer)
+            a: codegen_observation(a, p, self._seed(), self.show_hard_answer, self.prompts)
             for a, p in self._items.items()
         }
         infos = {

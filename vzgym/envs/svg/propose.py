@@ -20,7 +20,12 @@ from vzgym.envs.svg.base import SVGWorldEnv, resolve_batch_size, svg_facts
 from vzgym.envs.svg.bots import ScriptedCodegen, ScriptedSolver
 from vzgym.envs.svg.metrics import batch_metrics
 from vzgym.envs.svg.parsing import parse_proposal
-from vzgym.envs.svg.rewards import ProposerRewardConfig, SampleOutcome, proposer_rewards
+from vzgym.envs.svg.rewards import (
+    ProposerRewardConfig,
+    SampleOutcome,
+    proposer_rewards,
+    rescore_proposer_batch,
+)
 from vzgym.envs.svg.roles import RoleCall
 from vzgym.envs.svg.topics import SEED_TOPICS
 from vzgym.envs.svg.world import POLICY_ERROR, SERVICE_ERROR, judge_images, proposer_observation
@@ -41,6 +46,7 @@ class SVGProposeEnv(SVGWorldEnv):
         renderer: a ``vzgym.render.SVGRenderer`` to borrow (default: create one).
         render_limits, render_workers: used when the env creates the renderer.
         render_mode: None or ``"ansi"``.
+        prompts: the prompt set, ``"vzgym"`` or ``"paper"`` (:mod:`vzgym.envs.svg.topics`).
     """
 
     metadata: dict[str, Any] = {"render_modes": ["ansi"], "name": "svg-propose"}
@@ -63,6 +69,7 @@ class SVGProposeEnv(SVGWorldEnv):
         render_workers: int | None = None,
         render_mode: str | None = None,
         num_proposals: int | None = None,
+        prompts: str = "vzgym",
     ):
         batch_size = resolve_batch_size(batch_size, num_proposals, "num_proposals")
         super().__init__(batch_size, topics, renderer, render_limits, render_workers, render_mode)
@@ -72,19 +79,38 @@ class SVGProposeEnv(SVGWorldEnv):
         self.solver_samples = solver_samples
         self.reward_config = reward_config
         self._obs: dict[AgentID, Observation] = {}
+        self._set_prompts(prompts)
 
-    def _reset(
+    def _fresh_reset(
         self, options: dict[str, Any]
     ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        self._start()
         self.agents = list(self.possible_agents)
         topics = self._topics(len(self.agents))
         self._obs = {
-            a: proposer_observation(a, t, self._seed()) for a, t in zip(self.agents, topics)
+            a: proposer_observation(a, t, self._seed(), self.prompts)
+            for a, t in zip(self.agents, topics)
         }
         return dict(self._obs), {
             a: {"topic": o.extra["topic"], "active": True} for a, o in self._obs.items()
         }
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"obs": dict(self._obs)}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self._obs = dict(state["obs"])
+
+    @classmethod
+    def rescore_batch(cls, infos: Sequence[dict[str, Any]]) -> list[float | None]:
+        """MM-Zero's batch penalties over the whole step (every game and copy).
+
+        The env scores diversity and content-type spread within its own episode;
+        the trainer hands this every proposer turn of the step so the penalties see
+        the G siblings of each topic too (:func:`rescore_proposer_batch`).
+        """
+        proposals = [i.get("proposal") if i.get("reward_valid", True) else None for i in infos]
+        parts = [i.get("reward_parts") if i.get("reward_valid", True) else None for i in infos]
+        return rescore_proposer_batch(proposals, parts)
 
     def _step(self, actions: dict[AgentID, str]) -> StepResult:
         agents = list(actions)

@@ -31,8 +31,9 @@ Interpretations (where the issue or MM-Zero left room):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -357,6 +358,45 @@ def proposer_rewards(
         r.diversity_penalty, r.content_type_penalty = by_index[i]
         r.total = r.base - r.easy_hard_penalty - r.diversity_penalty - r.content_type_penalty
         out.append(r)
+    return out
+
+
+def rescore_proposer_batch(
+    proposals: Sequence[dict[str, str] | None],
+    parts: Sequence[Mapping[str, Any] | None],
+    config: ProposerRewardConfig = ProposerRewardConfig(),  # noqa: B008 - frozen
+) -> list[float | None]:
+    """Recompute proposer totals with the batch penalties over a whole step batch.
+
+    MM-Zero scores diversity and content-type spread over the whole rollout batch
+    (every proposal the proposer wrote in the step, the G samples of each prompt
+    included).  An env sees only its own episode; this takes every episode's
+    proposals (None: a format failure) and their reward parts
+    (:meth:`ProposerReward.as_dict`, None: no score) and returns the new totals
+    ``base - easy_hard_penalty - diversity - content_type`` (the format penalty
+    unchanged; None where ``parts`` is None).
+    """
+    if len(proposals) != len(parts):
+        raise ValueError("proposals and parts must have equal length")
+    valid = [i for i, p in enumerate(proposals) if p is not None]
+    vp = [proposals[i] for i in valid]
+    div = diversity_penalties(
+        [p["caption"] for p in vp],  # type: ignore[index]
+        [p["easy_question"] for p in vp],  # type: ignore[index]
+        [p["hard_question"] for p in vp],  # type: ignore[index]
+        config,
+    )
+    ctp = content_type_penalties([p["content_type"] for p in vp], config)  # type: ignore[index]
+    by_index = {i: (div[k], ctp[k]) for k, i in enumerate(valid)}
+    out: list[float | None] = []
+    for i, part in enumerate(parts):
+        if part is None:
+            out.append(None)
+        elif i not in by_index:
+            out.append(float(part["total"]))
+        else:
+            d, c = by_index[i]
+            out.append(float(part["base"]) - float(part["easy_hard_penalty"]) - d - c)
     return out
 
 

@@ -86,6 +86,7 @@ class SVGSolveEnv(SVGWorldEnv):
         render_workers: int | None = None,
         render_mode: str | None = None,
         num_items: int | None = None,
+        prompts: str = "vzgym",
     ):
         batch_size = resolve_batch_size(batch_size, num_items, "num_items")
         super().__init__(batch_size, topics, renderer, render_limits, render_workers, render_mode)
@@ -102,6 +103,14 @@ class SVGSolveEnv(SVGWorldEnv):
         self.reward_config = reward_config
         self._current: dict[AgentID, SolveItem] = {}
         self._build_metrics: dict[str, float] = {}
+        self._set_prompts(prompts)
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"current": dict(self._current), "build_metrics": dict(self._build_metrics)}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self._current = dict(state["current"])
+        self._build_metrics = dict(state["build_metrics"])
 
     def build_items(self, k: int) -> tuple[list[SolveItem], dict[str, Any]]:
         """Build up to ``k`` items with the frozen roles (uses the env RNG)."""
@@ -161,10 +170,9 @@ class SVGSolveEnv(SVGWorldEnv):
             return text
         return f"<think>(answered by a person)</think> \\boxed{{{text.strip()}}}"
 
-    def _reset(
+    def _fresh_reset(
         self, options: dict[str, Any]
     ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        self._start()
         k = len(self.possible_agents)
         if self.items is not None:
             idx = self.np_random.permutation(len(self.items))
@@ -185,6 +193,7 @@ class SVGSolveEnv(SVGWorldEnv):
                 item.proposal,
                 self._seed(),
                 reference=item.proposal.hard_answer if item.proposal is not None else item.label,
+                prompts=self.prompts,
             )
             obs[a].extra["png"] = item.png
         infos = {

@@ -25,14 +25,7 @@ from vzgym.envs.base import MultiAgentEnv, Observation, text_message
 from vzgym.envs.svg.answers import match_share, self_consistency
 from vzgym.envs.svg.parsing import Proposal, SVGExtract, extract_svg, parse_solver_answer
 from vzgym.envs.svg.roles import RoleCall, ask
-from vzgym.envs.svg.topics import (
-    CODEGEN_SYSTEM,
-    PROPOSER_SYSTEM,
-    SOLVER_SYSTEM,
-    codegen_prompt,
-    proposer_prompt,
-    solver_prompt,
-)
+from vzgym.envs.svg.topics import prompt_set
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +38,20 @@ POLICY_ERROR = "policy_error"
 # -- observations ---------------------------------------------------------------
 
 
-def proposer_observation(agent: str, topic: str, seed: int) -> Observation:
-    """Return the proposer's observation: a seed topic to write a proposal about."""
+def proposer_observation(agent: str, topic: str, seed: int, prompts: str = "vzgym") -> Observation:
+    """Return the proposer's observation: a seed topic to write a proposal about.
+
+    ``prompts`` names the prompt set (:data:`vzgym.envs.svg.topics.PROMPT_SETS`).
+    """
+    texts = prompt_set(prompts)
     return Observation(
         agent=agent,
         role="proposer",
         phase="propose",
         round=0,
         messages=[
-            text_message("system", PROPOSER_SYSTEM),
-            text_message("user", proposer_prompt(topic)),
+            text_message("system", texts.proposer_system),
+            text_message("user", texts.proposer(topic)),
         ],
         extra={"topic": topic},
         private={"seed": seed, "topic": topic},
@@ -62,13 +59,18 @@ def proposer_observation(agent: str, topic: str, seed: int) -> Observation:
 
 
 def codegen_observation(
-    agent: str, proposal: Proposal, seed: int, show_hard_answer: bool = False
+    agent: str,
+    proposal: Proposal,
+    seed: int,
+    show_hard_answer: bool = False,
+    prompts: str = "vzgym",
 ) -> Observation:
     """Return the codegen's observation: caption, easy question/answer, hard question.
 
     ``extra["proposal"]`` holds the visible fields; the full proposal (with the
     hard answer) is only in ``private``.
     """
+    texts = prompt_set(prompts)
     visible = proposal.to_dict()
     if not show_hard_answer:
         visible.pop("hard_answer")
@@ -78,8 +80,8 @@ def codegen_observation(
         phase="codegen",
         round=0,
         messages=[
-            text_message("system", CODEGEN_SYSTEM),
-            text_message("user", codegen_prompt(proposal, show_hard_answer)),
+            text_message("system", texts.codegen_system),
+            text_message("user", texts.codegen(proposal, show_hard_answer)),
         ],
         extra={"proposal": visible},
         private={"seed": seed, "proposal": proposal.to_dict()},
@@ -105,6 +107,7 @@ def solver_observation(
     proposal: Proposal | None,
     seed: int,
     reference: str | None = None,
+    prompts: str = "vzgym",
 ) -> Observation:
     """Return the solver's observation: the image and one question.
 
@@ -114,14 +117,15 @@ def solver_observation(
     """
     if reference is None and proposal is not None:
         reference = proposal.easy_answer if kind == "easy" else proposal.hard_answer
+    texts = prompt_set(prompts)
     return Observation(
         agent=agent,
         role="solver",
         phase="solve",
         round=0,
         messages=[
-            text_message("system", SOLVER_SYSTEM),
-            text_message("user", image, solver_prompt(question)),
+            text_message("system", texts.solver_system),
+            text_message("user", image, texts.solver(question)),
         ],
         extra={"question": question, "question_kind": kind},
         private={
@@ -272,16 +276,21 @@ def judge_images(
     question kind).  Seeds come from ``env.np_random`` in item order.
     Returns the judgements and the number of failed solver samples.
     """
+    prompts = getattr(env, "prompts", "vzgym")
     if not items:
         return [], 0
     easy_obs, hard_obs = [], []
     for k, (proposal, image) in enumerate(items):
         s1, s2 = (int(x) for x in env.np_random.integers(0, 2**31, size=2))
         easy_obs.append(
-            solver_observation(f"solver_{k}", image, proposal.easy_question, "easy", proposal, s1)
+            solver_observation(
+                f"solver_{k}", image, proposal.easy_question, "easy", proposal, s1, None, prompts
+            )
         )
         hard_obs.append(
-            solver_observation(f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2)
+            solver_observation(
+                f"solver_{k}", image, proposal.hard_question, "hard", proposal, s2, None, prompts
+            )
         )
     if easy_samples == hard_samples:
         comps, errors = ask(solver, easy_obs + hard_obs, easy_samples, 2048)

@@ -434,6 +434,7 @@ class GameExecutor:
             estimator = self.estimator(row, turn.phase)
             if estimator is not None:
                 by_estimator.setdefault(id(estimator), (estimator, []))[1].append(i)
+        by_agent = self.facts(row).group_by == "agent"
         for estimator, idx in by_estimator.values():
             samples = [
                 AdvSample(
@@ -442,6 +443,7 @@ class GameExecutor:
                     role=turns[i].role,
                     phase=turns[i].phase,
                     episode_id=turns[i].copy,
+                    prompt_key=turns[i].agent if by_agent else "",
                 )
                 for i in idx
             ]

@@ -208,6 +208,29 @@ def build_train_args(
     return args
 
 
+#: Trainer settings the OpenRLHF plan does not map, with their local-trainer defaults.
+LOCAL_ONLY_DEFAULTS: dict[str, Any] = {
+    "clip_low": 0.2,
+    "clip_high": 0.28,
+    "dual_clip": 0.0,
+    "loss_agg": "token-mean",
+    "optimizer_steps": 0,
+    "lr_schedule": "constant",
+    "warmup_steps": 0,
+    "warmup_ratio": 0.0,
+    "weight_decay": 0.0,
+}
+
+
+def local_only_settings(trainer: Any) -> list[str]:
+    """``trainer.<name>`` settings set away from their default that OpenRLHF will not see."""
+    return [
+        f"trainer.{name}"
+        for name, default in LOCAL_ONLY_DEFAULTS.items()
+        if getattr(trainer, name, default) != default
+    ]
+
+
 #: Settings of the parsed OpenRLHF args that break vzgym games, however they were reached.
 _FORBIDDEN_PARSED: tuple[tuple[str, str, Any], ...] = (
     ("ds.packing_samples", "packing breaks the alignment of image tokens and pixel_values", True),
@@ -576,6 +599,9 @@ def train_with_openrlhf(
         echo(f"note: {note}")
     if getattr(tr, "phase", "adaptive") != "adaptive" or pol.role_models:
         echo("note: trainer.phase and policy.role_models are local-trainer features; ignored")
+    unmapped = local_only_settings(tr)
+    if unmapped:
+        echo(f"note: local-trainer settings not passed to OpenRLHF: {', '.join(unmapped)}")
     echo(plan.command_line())
     if launch:
         _run_plan(plan)
