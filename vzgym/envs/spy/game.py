@@ -21,6 +21,7 @@ correct vote is N/A).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -197,6 +198,9 @@ class SpyEnv(MultiAgentEnv):
         new_pair = pair if pair is not None else self.sample_pair()  # may raise: state untouched
         self.spy_seat, self._pair = spy_seat, new_pair
         self._spy_image = self._make_spy_image(self._pair)
+        # A per-episode number for scripted bots' RNGs (the same for same-seed copies);
+        # it carries nothing about the images a player could use.
+        self._episode_key = zlib.crc32(self._pair.original.tobytes()) ^ spy_seat
         self.agents = list(self.possible_agents)
         self.phase = Phase.CLUE
         self.round = 1
@@ -330,6 +334,7 @@ class SpyEnv(MultiAgentEnv):
             "scene": self._pair.original_scene if seat == 0 else self._scene_of(seat),
             "public_log": public_log,
             "num_players": self.num_players,
+            "episode_key": self._episode_key,
         }
         if seat == self.spy_seat:
             private["other_scene"] = self._pair.original_scene
