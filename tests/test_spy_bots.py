@@ -134,3 +134,22 @@ def test_civilians_find_an_edited_spy_often():
 def test_blank_spy_imagines_a_scene_and_is_caught():
     games = _play(ScriptedSpyPolicy(), "blank", range(40))
     assert sum(info["player_1"]["game"]["spy_found"] for _, _, info in games) >= 36
+
+
+def test_the_game_reports_clue_truth_and_invalid_clues():
+    env = vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+    bot = ScriptedSpyPolicy()
+    obs, _ = env.reset(seed=2)
+    while obs:
+        obs, _, _, _, infos = env.step({a: bot.act(o) for a, o in obs.items()})
+    game = infos["player_1"]["game"]
+    assert game["civilian_clue_true_rate"] == 1.0 and game["invalid_clue_rate"] == 0.0
+    obs, _ = env.reset(seed=2)
+    pink = "\\boxed{there is a pink elephant}"
+    said = [pink, "no box at all", pink]
+    for text in said:
+        obs, _, _, _, infos = env.step({a: text for a in obs})
+    obs, _, _, _, infos = env.step({a: "\\boxed{N/A}" for a in obs})
+    game = infos["player_1"]["game"]
+    assert game["invalid_clue_rate"] == pytest.approx(1 / 3)
+    assert game["civilian_clue_true_rate"] == 0.0 and game["spy_clue_true_rate"] == 0.0
