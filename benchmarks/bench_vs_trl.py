@@ -51,7 +51,6 @@ def run_vzgym(args: argparse.Namespace) -> dict:
         f"trainer.micro_batch_size={args.games * args.group // args.updates}",
         f"trainer.seed={args.seed}",
         f"sampling.max_new_tokens={args.max_new_tokens}",
-        f"sampling.seed={args.seed}",
         "sampling.temperature=1.0",
         "trainer.checkpoint_every=0",
         "logging.progress=false",
@@ -64,7 +63,14 @@ def run_vzgym(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             metrics = trainer.train_step(step)
             trainer.scheduler.step()
-            steps.append({"seconds": time.perf_counter() - t0, "reward": metrics["reward_mean"]})
+            steps.append(
+                {
+                    "seconds": time.perf_counter() - t0,
+                    "reward": metrics["reward_mean"],
+                    "rollout_s": metrics["rollout_seconds"],
+                    "update_s": metrics["update_seconds"],
+                }
+            )
     return {"steps": steps, "peak_mb": _peak_mb()}
 
 
@@ -194,7 +200,13 @@ def _summary(result: dict, tail: int) -> dict:
     steps = result["steps"]
     timed = [s["seconds"] for s in steps[1:]] or [s["seconds"] for s in steps]  # skip warm-up
     rewards = [s["reward"] for s in steps[-tail:] if "reward" in s]
+    extra = {}
+    for key in ("rollout_s", "update_s"):
+        vals = [s[key] for s in steps[1:] if key in s]
+        if vals:
+            extra[key] = sum(vals) / len(vals)
     return {
+        **extra,
         "step_s": sum(timed) / len(timed),
         "peak_mb": result["peak_mb"],
         "final_reward": sum(rewards) / len(rewards) if rewards else float("nan"),

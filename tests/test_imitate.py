@@ -17,7 +17,8 @@ TOY = dict(env_id="toy-color", max_answer_tokens=4, eval_max_new_tokens=4, progr
 
 def test_imitation_loss_falls_and_the_format_rate_rises(tmp_path):
     config = ImitateConfig(**TOY, steps=12, batch_size=8, micro_batch_size=8, lr=1e-3,
-                           eval_every=12, eval_games=32, warmup_steps=2)  # fmt: skip
+                           eval_every=12, eval_games=32, warmup_steps=2,
+                           eval_blank_images=True)  # fmt: skip
     trainer = ImitationTrainer(config, tmp_path / "run")
     before = evaluate(trainer.student, "toy-color", games=32, max_new_tokens=4)
     history = trainer.train()
@@ -26,6 +27,10 @@ def test_imitation_loss_falls_and_the_format_rate_rises(tmp_path):
     assert before["game/well_formed"] < 0.5
     assert history[-1]["game/well_formed"] >= before["game/well_formed"] + 0.4
     assert history[-1]["game/well_formed"] >= 0.9
+    # the vision ablation: the format stays, reading the colour does not
+    assert history[-1]["blank/game/well_formed"] >= 0.9
+    assert history[-1]["game/correct"] >= 0.9
+    assert 0.2 <= history[-1]["blank/game/correct"] <= 0.8
     assert (tmp_path / "run" / "best" / "config.json").exists()
     assert (tmp_path / "run" / "final" / "config.json").exists()
     assert "train/loss_answer" in history[-1]

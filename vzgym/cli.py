@@ -609,6 +609,11 @@ def mm_zero_command(
 @click.option(
     "--max-answer-tokens", type=int, default=96, show_default=True, help="Teacher answers cut to."
 )
+@click.option(
+    "--eval-blank-images",
+    is_flag=True,
+    help="Also evaluate with every image blanked (vision ablation; logged as blank/*).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def imitate_command(
     env_id: str,
@@ -624,6 +629,7 @@ def imitate_command(
     eval_games: int,
     seed: int,
     max_answer_tokens: int,
+    eval_blank_images: bool,
     no_progress: bool,
 ) -> None:
     """Behaviour cloning: teach a VLM to play like a teacher (the game's bots by default)."""
@@ -648,6 +654,7 @@ def imitate_command(
         seed=seed,
         max_answer_tokens=max_answer_tokens,
         eval_max_new_tokens=max_answer_tokens,
+        eval_blank_images=eval_blank_images,
         progress=not no_progress,
     )
     try:
@@ -656,7 +663,7 @@ def imitate_command(
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     last = next((m for m in reversed(history) if "eval/finished_rate" in m), {})
-    shown = {k: round(v, 4) for k, v in last.items() if k.startswith(("eval/", "game/"))}
+    shown = {k: round(v, 4) for k, v in last.items() if k.startswith(("eval/", "game/", "blank/"))}
     click.echo(f"run dir: {out}")
     click.echo(f"best: {trainer.best} (model in {Path(out) / 'best'})")
     click.echo(f"last evaluation: {json.dumps(shown)}")

@@ -47,7 +47,7 @@ from vzgym.trainers.imitate_eval import evaluate
 from vzgym.trainers.metrics import MetricsLogger
 
 #: Config fields a resumed run may change; anything else must match the saved run.
-RESUME_MAY_CHANGE = ("steps", "eval_every", "eval_games", "progress")
+RESUME_MAY_CHANGE = ("steps", "eval_every", "eval_games", "eval_blank_images", "progress")
 
 
 @dataclass
@@ -63,6 +63,8 @@ class ImitateConfig:
         lr / weight_decay / max_grad_norm / warmup_steps: AdamW and clipping.
         max_answer_tokens: teacher answers are cut to this many tokens.
         eval_every / eval_games / eval_max_new_tokens: held-out evaluation.
+        eval_blank_images: also evaluate with every image blanked (the vision
+            ablation), logged as ``blank/eval/*``, ``blank/game/*``.
         seed: seeds torch and picks the training games (seeds ``seed * 1e7 + g``).
         device: ``cpu`` / ``cuda`` / ``auto``.
     """
@@ -82,6 +84,7 @@ class ImitateConfig:
     eval_every: int = 50
     eval_games: int = 16
     eval_max_new_tokens: int = 96
+    eval_blank_images: bool = False
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -197,6 +200,10 @@ class ImitationTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr(step)
         self.optimizer.zero_grad(set_to_none=True)
+        with self.student.compute_threads():
+            return self._update(turns, targets, total)
+
+    def _update(self, turns: list[Turn], targets: list[list[int]], total: int) -> dict[str, float]:
         loss_sum = 0.0
         by_phase: dict[str, list[float]] = {}
         mb = self.config.micro_batch_size
@@ -237,6 +244,19 @@ class ImitationTrainer:
                 games=cfg.eval_games,
                 max_new_tokens=cfg.eval_max_new_tokens,
             )
+            if cfg.eval_blank_images:
+                result.update(
+                    evaluate(
+                        self.student,
+                        cfg.env_id,
+                        cfg.env_options,
+                        games=cfg.eval_games,
+                        max_new_tokens=cfg.eval_max_new_tokens,
+                        blank_images=True,
+                        prefix="blank/eval/",
+                        stats_prefix="blank/",
+                    )
+                )
         finally:
             self.model.train()
         score = result.get(self.selection_key(), result["eval/reward_mean"])

@@ -12,7 +12,8 @@ for training) with greedy decoding and returns flat metrics:
 * ``eval/failed_episodes``, ``eval/turns``.
 
 ``blank_images=True`` is the vision ablation: every image the policy is shown is
-replaced by a flat gray one (:class:`vzgym.agents.blank_images.BlankImagesPolicy`).
+replaced by a flat gray one (:class:`vzgym.agents.blank_images.BlankImagesPolicy`);
+give it other ``prefix`` / ``stats_prefix`` (``"blank/"``) to log both side by side.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def evaluate(
     seed_base: int = EVAL_SEED_BASE,
     out_dir: str | Path | None = None,
     prefix: str = "eval/",
+    stats_prefix: str = "",
 ) -> dict[str, float]:
     """Play ``games`` held-out games with ``policy`` in every seat; return metrics."""
     from vzgym.rollout.runner import PolicyMap, RolloutConfig, RolloutRunner, SeatPolicy
@@ -70,6 +72,6 @@ def evaluate(
         "turns": float(len(reasons)),
     }
     result = {f"{prefix}{k}": v for k, v in out.items()}
-    result.update({f"reward/{r}": v for r, v in summary.reward_by_role.items()})
-    result.update({f"game/{k}": v for k, v in summary.game_stats.items()})
+    result.update({f"{stats_prefix}reward/{r}": v for r, v in summary.reward_by_role.items()})
+    result.update({f"{stats_prefix}game/{k}": v for k, v in summary.game_stats.items()})
     return result
