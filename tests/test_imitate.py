@@ -52,6 +52,23 @@ def test_resume_continues_without_duplicate_steps(tmp_path):
     assert [r["step"] for r in read_metrics(run)] == list(range(6))
 
 
+def test_distils_from_a_model_teacher(tmp_path):
+    from vzgym.agents.tiny_model import default_model_dir
+
+    teacher = f"hf:{default_model_dir()}"
+    config = ImitateConfig(**TOY, teacher=teacher, steps=2, batch_size=2, micro_batch_size=2,
+                           eval_every=2, eval_games=2)  # fmt: skip
+    trainer = ImitationTrainer(config, tmp_path / "run")
+    turns = trainer.stream.take(3)
+    # the turns are the teacher model's own greedy answers (the same prompt, the same answer)
+    from vzgym.core.policy import SamplingParams
+
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=4)
+    assert [t.action for t in turns] == [trainer.teacher.act(t.observation, greedy) for t in turns]
+    history = trainer.train()
+    assert len(history) == 2 and "eval/finished_rate" in history[-1]
+
+
 def test_a_game_without_a_bot_needs_a_teacher():
     from vzgym.registration import get_registry
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from vzgym.core.policy import SamplingParams
 from vzgym.trainers.checkpoint import (
     latest_checkpoint,
     load_trainer_state,
@@ -175,6 +176,8 @@ class ImitationTrainer:
             lambda: vzgym.make(config.env_id, **config.env_options),
             self.teacher,
             seed_base=config.seed * TRAIN_SEED_STRIDE,
+            # a model teacher answers greedily (its best answer), as long as the student may
+            sampling=SamplingParams(temperature=0.0, max_new_tokens=config.max_answer_tokens),
             **stream_state,
         )
         # written only once everything loaded: a failed start leaves no half run behind
