@@ -16,10 +16,13 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 
 def wilson_interval(k: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a share ``k / n`` (``(0, 1)`` when ``n == 0``)."""
+    """The Wilson score interval of a share ``k / n`` (``(0, 1)`` when ``n == 0``).
+
+    ``k`` may be fractional (a draw counts half a win).
+    """
     if n <= 0:
         return 0.0, 1.0
-    p = k / n
+    p = min(max(k / n, 0.0), 1.0)
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom

@@ -92,15 +92,12 @@ class ImitateConfig:
 
 
 def _toml(config: ImitateConfig) -> str:
-    from vzgym.config import _toml_key, _toml_value
+    """``[env]`` (id, options: what ``vzgym plot`` reads) and ``[imitate]`` (the rest)."""
+    import tomli_w
 
     data = asdict(config)
     env = {"id": data.pop("env_id"), "options": data.pop("env_options")}
-    lines = ["[env]", f"id = {_toml_value(env['id'])}"]
-    lines.append(f"options = {_toml_value(env['options'], 'env.options')}")
-    lines += ["", "[imitate]"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v, k)}" for k, v in data.items()]
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps({"env": env, "imitate": data})
 
 
 def _read_saved(run_dir: Path) -> dict[str, Any] | None:
