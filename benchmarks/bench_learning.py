@@ -17,6 +17,7 @@ run's best model, reporting the spread over training seeds.
 
     python benchmarks/bench_learning.py --policy scripted --policy tiny --games 100
     python benchmarks/bench_learning.py --imitate-steps 600 --train-seeds 0 1 2
+    python benchmarks/bench_learning.py --policy hf:RUN/best -o num_objects=1 -o num_changes=1
 
 Not measured here yet (issue 14, items 4-5): self-play GRPO from the warm start
 (win rate vs the start) and the SVG world iterations.
@@ -116,6 +117,9 @@ def main() -> None:
     parser.add_argument("--policy", action="append", default=[], help="scripted, tiny, hf:DIR")
     parser.add_argument("--games", type=int, default=100)
     parser.add_argument("--default-config", action="store_true", help="spy-clevr's defaults")
+    parser.add_argument(
+        "-o", dest="options", action="append", default=[], help="env option key=JSON value"
+    )
     parser.add_argument("--imitate-steps", type=int, default=0)
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", default="runs/bench-learning")
@@ -124,6 +128,9 @@ def main() -> None:
     from vzgym.core.intervals import mean_interval
 
     options = {} if args.default_config else dict(EASY)
+    for pair in args.options:
+        key, _, value = pair.partition("=")
+        options[key] = json.loads(value)
     players = int(options.get("num_players", 4))
     print(f"spy-clevr {options or 'defaults'}, {args.games} held-out games per figure")
     specs = list(args.policy) or ["scripted", "tiny"]
