@@ -111,12 +111,13 @@ class ImitationTrainer:
     def __init__(self, config: ImitateConfig, run_dir: str | Path, *, resume: bool = False):
         from vzgym.agents.hf_policy import HFPolicy
         from vzgym.agents.tiny_model import load_model_and_processor
-        from vzgym.registration import facts_of
-        from vzgym.trainers.local import _check_env, _lock_run_dir, resolve_model_path
+        from vzgym.registration import check_env_options, facts_of
+        from vzgym.rundir import lock_run_dir
+        from vzgym.trainers.local import resolve_model_path
 
         self.config = config
         self.run_dir = Path(run_dir)
-        _check_env(config.env_id, config.env_options)
+        check_env_options(config.env_id, config.env_options)
         for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "eval_games"):
             if int(getattr(config, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(config, name)!r}")
@@ -136,7 +137,7 @@ class ImitationTrainer:
         self.teacher = make_teacher(config.teacher, config.env_id)
         base = resolve_model_path(config.model)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock_run_dir(self.run_dir)
+        self._lock = lock_run_dir(self.run_dir)
         device = config.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
