@@ -47,9 +47,34 @@ def test_resume_continues_without_duplicate_steps(tmp_path):
         ImitationTrainer(ImitateConfig(**{**short.__dict__, "lr": 0.5}), run, resume=True)
     longer = ImitateConfig(**{**short.__dict__, "steps": 6})
     resumed = ImitationTrainer(longer, run, resume=True)
-    assert resumed.start_step == 4 and resumed.stream.game == 8
+    assert resumed.start_step == 4 and resumed.stream.state() == {"game": 8, "offset": 0}
     resumed.train()
     assert [r["step"] for r in read_metrics(run)] == list(range(6))
+
+
+def test_stream_resumes_inside_a_game():
+    import vzgym
+    from vzgym.envs.spy.bots import ScriptedSpyPolicy
+    from vzgym.trainers.imitate_data import TeacherStream
+
+    def make():
+        return vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+
+    full = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7)
+    first, rest = full.take(4), full.take(3)  # a spy game here has 3 clues + 2 votes
+    state = full.state()
+    assert state == {"game": 1, "offset": 2} and len(first) == 4 and len(rest) == 3
+    replay = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, **state)
+    assert [(t.game, t.action) for t in replay.take(7)] == [
+        (t.game, t.action) for t in full.take(7)
+    ]
+
+
+def test_a_failed_start_leaves_no_run_dir(tmp_path):
+    bad = ImitateConfig("spy-clevr", {"num_objects": 99}, progress=False)
+    with pytest.raises(ValueError, match="16 objects"):
+        ImitationTrainer(bad, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_distils_from_a_model_teacher(tmp_path):

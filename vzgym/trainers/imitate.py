@@ -109,8 +109,6 @@ class ImitationTrainer:
     """Behaviour cloning in one process (see the module docstring)."""
 
     def __init__(self, config: ImitateConfig, run_dir: str | Path, *, resume: bool = False):
-        from vzgym.agents.hf_policy import HFPolicy
-        from vzgym.agents.tiny_model import load_model_and_processor
         from vzgym.registration import check_env_options, facts_of
         from vzgym.rundir import lock_run_dir
         from vzgym.trainers.local import resolve_model_path
@@ -136,14 +134,39 @@ class ImitationTrainer:
                 )
         self.teacher = make_teacher(config.teacher, config.env_id)
         base = resolve_model_path(config.model)
+        checkpoint = latest_checkpoint(self.run_dir) if resume else None
+        state = load_trainer_state(checkpoint) if checkpoint is not None else None
+        import vzgym
+
+        self.stream = TeacherStream(
+            lambda: vzgym.make(config.env_id, **config.env_options),
+            self.teacher,
+            seed_base=config.seed * TRAIN_SEED_STRIDE,
+            # a model teacher answers greedily (its best answer), as long as the student may
+            sampling=SamplingParams(temperature=0.0, max_new_tokens=config.max_answer_tokens),
+            **(state["stream"] if state is not None else {}),
+        )
+        self.stream.prime()  # the first teacher game is played before anything is written
+        created = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = lock_run_dir(self.run_dir)
+        try:
+            self._start(config, base, checkpoint, state, lock_run_dir, facts_of)
+        except BaseException:
+            if created:  # a failed start leaves no directory behind
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
+
+    def _start(
+        self, config: ImitateConfig, base: Path, checkpoint: Any, state: Any, lock: Any, facts: Any
+    ) -> None:
+        from vzgym.agents.hf_policy import HFPolicy
+        from vzgym.agents.tiny_model import load_model_and_processor
+
+        self._lock = lock(self.run_dir)
         device = config.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         torch.manual_seed(config.seed)
-        checkpoint = latest_checkpoint(self.run_dir) if resume else None
-        state = load_trainer_state(checkpoint) if checkpoint is not None else None
         path = checkpoint / "model" if checkpoint is not None else base
         self.model, self.processor = load_model_and_processor(path, device=device)
         self.model.train()
@@ -158,26 +181,14 @@ class ImitationTrainer:
             lr=config.lr,
             weight_decay=config.weight_decay,
         )
-        self.facts = facts_of(config.env_id)
+        self.facts = facts(config.env_id)
         self.start_step = 0
         self.best: dict[str, Any] = {"score": -math.inf, "step": None}
-        stream_state = {"game": 0, "offset": 0}
         if state is not None:
             self.start_step = int(state["step"])
             self.optimizer.load_state_dict(state["optimizer"])
             set_rng_state(state["rng"])
-            stream_state = state["stream"]
             self.best = state["best"]
-        import vzgym
-
-        self.stream = TeacherStream(
-            lambda: vzgym.make(config.env_id, **config.env_options),
-            self.teacher,
-            seed_base=config.seed * TRAIN_SEED_STRIDE,
-            # a model teacher answers greedily (its best answer), as long as the student may
-            sampling=SamplingParams(temperature=0.0, max_new_tokens=config.max_answer_tokens),
-            **stream_state,
-        )
         # written only once everything loaded: a failed start leaves no half run behind
         (self.run_dir / "config.toml").write_text(_toml(config))
         (self.run_dir / "imitate.json").write_text(json.dumps(asdict(config), indent=2))

@@ -55,8 +55,9 @@ class TeacherStream:
         teacher: the policy that plays every seat.
         seed_base: the seed of game 0.
         sampling: the teacher's sampling settings.
-        game: index of the next game to play.
-        offset: turns of game ``game - 1`` already handed out (when ``pending``).
+        game: index of the next game to play (at construction: the game to resume in).
+        offset: turns already handed out of the game being used (at construction: of
+            game ``game``, which is then replayed and those turns skipped).
     """
 
     make_env: Callable[[], Any]
@@ -70,8 +71,7 @@ class TeacherStream:
 
     def __post_init__(self) -> None:
         self._env = self.make_env()
-        if self.offset:  # resuming inside a game: replay it and skip what was used
-            self.game -= 1
+        if self.offset:  # resuming inside game ``game``: replay it and skip what was used
             skip, self.offset = self.offset, 0
             while not self.pending:
                 self._play_next()
@@ -103,6 +103,11 @@ class TeacherStream:
             return
         self.pending = turns
 
+    def prime(self) -> None:
+        """Play games until turns are waiting (errors of the env or teacher show here)."""
+        while not self.pending:
+            self._play_next()
+
     def take(self, k: int) -> list[Turn]:
         """The next ``k`` turns (plays new games as needed)."""
         out: list[Turn] = []
@@ -117,5 +122,8 @@ class TeacherStream:
         return out
 
     def state(self) -> dict[str, int]:
-        """Where the stream stands (for checkpoints)."""
-        return {"game": self.game, "offset": self.offset if self.pending else 0}
+        """Where the stream stands (for checkpoints): the game being used (or the next one)
+        and how many of its turns were handed out already."""
+        if self.pending:
+            return {"game": self.game - 1, "offset": self.offset}
+        return {"game": self.game, "offset": 0}
