@@ -10,7 +10,7 @@ COMPAT := .compat/transformers-5.15
 VLLM_VENV ?= .venv-vllm
 VLLM_PY := $(VLLM_VENV)/bin/python
 
-.PHONY: demo test test-compat test-vllm vllm-venv lint sysdeps venv bench clean
+.PHONY: demo test test-compat test-vllm vllm-venv lint sysdeps venv bench bench-trl clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -72,7 +72,14 @@ demo: venv
 	$(VENV)/bin/vzgym view runs/demo
 
 bench: venv
-	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	for f in benchmarks/bench_*.py benchmarks/render_corpus.py; do \
+	  case $$f in *bench_vs_trl.py) continue;; esac; \
+	  echo "== $$f"; $(PY) $$f || exit 1; done
+
+# TRL side by side: TRL lives only in its own venv (.venv-trl), never in vzgym's.
+bench-trl: venv
+	test -x .venv-trl/bin/python || bash benchmarks/setup_trl_venv.sh .venv-trl
+	.venv-trl/bin/python benchmarks/bench_vs_trl.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check vzgym tests && $(VENV)/bin/lint-imports

@@ -102,7 +102,9 @@ def test_seat_swap_balance_and_outputs(tmp_path):
     assert s["by_role"]["spy"]["games"] == s["by_role"]["civilian"]["games"] == 4
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["a_vs_b"] == s["a_vs_b"]
-    assert set(s["game_stats"]) == {"spy_found", "vote_accuracy", "na_rate", "invalid_vote_rate"}
+    from vzgym.envs.spy.game import SPY_FACTS
+
+    assert set(s["game_stats"]) == {stat.key for stat in SPY_FACTS.stats}  # all declared, no more
 
 
 def test_identical_policies_come_out_at_half(tmp_path):

@@ -588,6 +588,87 @@ def mm_zero_command(
     click.echo(f"done: {len(records)} role run(s) in {out}")
 
 
+@cli.command("imitate")
+@click.option("--env", "env_id", required=True, help="Env id, e.g. spy-clevr or toy-color.")
+@click.option(
+    "--teacher",
+    default="scripted",
+    show_default=True,
+    help="Policy to imitate: scripted (the game's bot), openai:URL#model, hf:PATH ...",
+)
+@click.option("--model", default="tiny", show_default=True, help="Student: tiny, hf:PATH or PATH.")
+@click.option("--steps", type=int, default=200, show_default=True, help="Optimizer steps.")
+@click.option("--run-dir", default=None, help="Output folder (default runs/imitate-ENV-TIME).")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir.")
+@click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Turns per step.")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--eval-every", type=int, default=50, show_default=True)
+@click.option("--eval-games", type=int, default=16, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--max-answer-tokens", type=int, default=96, show_default=True, help="Teacher answers cut to."
+)
+@click.option(
+    "--eval-blank-images",
+    is_flag=True,
+    help="Also evaluate with every image blanked (vision ablation; logged as blank/*).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def imitate_command(
+    env_id: str,
+    teacher: str,
+    model: str,
+    steps: int,
+    run_dir: str | None,
+    resume: bool,
+    options: tuple[str, ...],
+    batch_size: int,
+    lr: float,
+    eval_every: int,
+    eval_games: int,
+    seed: int,
+    max_answer_tokens: int,
+    eval_blank_images: bool,
+    no_progress: bool,
+) -> None:
+    """Behaviour cloning: teach a VLM to play like a teacher (the game's bots by default)."""
+    import time
+
+    from vzgym.trainers.imitate import ImitateConfig, ImitationTrainer
+
+    if resume and run_dir is None:
+        raise click.ClickException("--resume needs --run-dir")
+    out = run_dir or f"runs/imitate-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    config = ImitateConfig(
+        env_id=env_id,
+        env_options=parse_options(options),
+        teacher=teacher,
+        model=model,
+        steps=steps,
+        batch_size=batch_size,
+        micro_batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        eval_games=eval_games,
+        seed=seed,
+        max_answer_tokens=max_answer_tokens,
+        eval_max_new_tokens=max_answer_tokens,
+        eval_blank_images=eval_blank_images,
+        progress=not no_progress,
+    )
+    try:
+        trainer = ImitationTrainer(config, out, resume=resume)
+        history = trainer.train()
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    last = next((m for m in reversed(history) if "eval/finished_rate" in m), {})
+    shown = {k: round(v, 4) for k, v in last.items() if k.startswith(("eval/", "game/", "blank/"))}
+    click.echo(f"run dir: {out}")
+    click.echo(f"best: {trainer.best} (model in {Path(out) / 'best'})")
+    click.echo(f"last evaluation: {json.dumps(shown)}")
+
+
 @cli.command("plot")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False))

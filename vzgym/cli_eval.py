@@ -3,6 +3,8 @@ built-in plugin; the work is done in :mod:`vzgym.eval`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from vzgym.eval.seeds import EVAL_SEED_BASE, HELD_OUT_HELP
@@ -21,6 +23,17 @@ def _sampling(temperature: float, top_p: float, max_new_tokens: int, seed: int |
     if max_new_tokens < 1:
         raise click.ClickException(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     return SamplingParams(temperature, top_p, max_new_tokens, 1, seed)
+
+
+def _blanked(policy: str, vs: str, env_id: str) -> tuple[Any, Any]:
+    """Both policies built and wrapped so every image they see is flat gray."""
+    from vzgym.agents.blank_images import BlankImagesPolicy
+    from vzgym.eval.specs import build_policy
+
+    try:
+        return tuple(BlankImagesPolicy(build_policy(s, env_id)) for s in (policy, vs))  # type: ignore[return-value]
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("eval")
@@ -48,6 +61,10 @@ def _sampling(temperature: float, top_p: float, max_new_tokens: int, seed: int |
 @click.option("--batch", type=int, default=16, show_default=True,
               help="Seeds per batched rollout (and per durable commit).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of text.")
+@click.option(
+    "--blank-images", is_flag=True,
+    help="Vision ablation: both policies see flat gray images instead of the real ones.",
+)  # fmt: skip
 def eval_command(
     env_id: str,
     policy: str,
@@ -63,6 +80,7 @@ def eval_command(
     sampling_seed: int,
     batch: int,
     as_json: bool,
+    blank_images: bool,
 ) -> None:
     """Win rate of policy A against B on held-out seeds, seats swapped.
 
@@ -81,8 +99,12 @@ def eval_command(
 
     if resume and not out_dir:
         raise click.ClickException("--resume needs --out")
+    policies: tuple[Any, Any] = (policy, vs)
+    labels = None
+    if blank_images:
+        policies, labels = _blanked(policy, vs, env_id), (f"{policy} [blank]", f"{vs} [blank]")
     config = EvalConfig(
-        env_id, policy, vs, games=games, first_seed=first_seed,
+        env_id, policies[0], policies[1], games=games, first_seed=first_seed, labels=labels,
         env_kwargs=parse_options(options),
         sampling=_sampling(temperature, top_p, max_new_tokens, sampling_seed),  # type: ignore[arg-type]
         out_dir=out_dir, resume=resume, batch=batch,

@@ -14,10 +14,13 @@ also reads the image reaches 1.0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image, ImageDraw
 
+from vzgym.core.facts import GameFacts, PlotPanel, Stat
+from vzgym.core.policy import Completion, Policy, SamplingParams
 from vzgym.envs.base import AgentID, MultiAgentEnv, Observation, StepResult, text_message
 
 PALETTE = {
@@ -36,10 +39,20 @@ def toy_reward(answer: str, correct_letter: str, letters: str, format_reward: fl
     return format_reward + (1.0 - format_reward) * (first == correct_letter)
 
 
+TOY_FACTS = GameFacts(
+    stats=(
+        Stat("well_formed", "rate", "the answer starts with one of the letters", True),
+        Stat("correct", "rate", "the answer is the right letter", True),
+    ),
+    plots=(PlotPanel("toy_color.png", "Toy colour answers", ("game/well_formed", "game/correct")),),
+)
+
+
 class ToyColorEnv(MultiAgentEnv):
     """One agent, one step: answer the letter of the square's colour."""
 
     metadata = {"render_modes": ["ansi"], "name": "toy-color"}
+    facts = TOY_FACTS
 
     def __init__(
         self,
@@ -80,7 +93,7 @@ class ToyColorEnv(MultiAgentEnv):
             "answer",
             0,
             [text_message("user", self._images[self.color], question)],
-            private={"color": self.color},
+            private={"color": self.color, "letter": self.letters[self.colors.index(self.color)]},
         )
         return {"player": obs}, {"player": {}}
 
@@ -88,5 +101,30 @@ class ToyColorEnv(MultiAgentEnv):
         correct = self.letters[self.colors.index(self.color)]
         reward = toy_reward(actions["player"], correct, self.letters, self.format_reward)
         self.agents = []
-        info = {"player": {"color": self.color, "correct_letter": correct, "reward_answer": reward}}
+        first = actions["player"].strip()[:1].upper()
+        game = {"well_formed": bool(first) and first in self.letters, "correct": first == correct}
+        info = {
+            "player": {
+                "color": self.color,
+                "correct_letter": correct,
+                "reward_answer": reward,
+                "game": game,
+            }
+        }
         return {}, {"player": reward}, {"player": True}, {"player": False}, info
+
+
+class ToyColorBot(Policy):
+    """The toy game's scripted player: answers the right letter (it reads the hidden colour)."""
+
+    name = "scripted"
+
+    def generate(
+        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """The right letter for each observation, ``sampling.n`` times."""
+        n = (sampling or SamplingParams()).n
+        return [
+            [Completion(str(o.private.get("letter", "A")), finish_reason="scripted")] * n
+            for o in observations
+        ]

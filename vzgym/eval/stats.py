@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from vzgym.core.intervals import wilson_interval
 
-def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% for ``z = 1.96``).
-
-    ``successes`` may be fractional (a draw counts half a win).  ``n = 0``
-    gives the uninformative ``(0, 1)``.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    p = min(max(successes / n, 0.0), 1.0)
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+__all__ = ["Tally", "wilson_interval"]
 
 
 @dataclass

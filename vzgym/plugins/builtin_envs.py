@@ -45,4 +45,5 @@ def register_envs(register: Any) -> None:
         "toy-color",
         "vzgym.envs.toy:ToyColorEnv",
         description="Toy: answer the letter of the square's colour (checks that training learns).",
+        scripted_policy="vzgym.envs.toy:ToyColorBot",
     )

@@ -507,51 +507,52 @@ class LocalGRPOTrainer:
         ratios: list[float] = []
         if samples:
             self._check_prompt_ids(samples[: min(len(samples), micro)])
-        for chunk in self.minibatches(samples, step):
-            total_tokens = sum(len(s.token_ids) for s in chunk)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss_sum = clip_sum = kl_sum = 0.0
-            for m in range(0, len(chunk), micro):
-                batch = chunk[m : m + micro]
-                with self._autocast():
-                    new = self._score(self.model, batch, grad=True)
-                ref = None
-                if self.ref_model is not None and tcfg.kl_coef > 0:
-                    with torch.no_grad(), self._autocast():
-                        ref = self._score(self.ref_model, batch, grad=False)
-                loss = torch.zeros((), device=self.device)
-                for k, sample in enumerate(batch):
-                    logp_new = new[k].float()
-                    logp_old = torch.tensor(sample.logprobs, device=logp_new.device)
-                    adv = torch.full_like(logp_new, sample.advantage)
-                    per_tok, clipped = clipped_surrogate(
-                        logp_new,
-                        logp_old,
-                        adv,
-                        clip_low=tcfg.clip_low,
-                        clip_high=tcfg.clip_high,
-                        dual_clip=dual_clip,
-                    )
-                    if ref is not None:
-                        kl = k3_kl(logp_new, ref[k].float())
-                        per_tok = per_tok + tcfg.kl_coef * kl
-                        kl_sum += float(kl.detach().sum())
-                    if seq_mean:
-                        loss = loss + per_tok.sum() / max(1, per_tok.numel()) / len(chunk)
-                    else:
-                        loss = loss + per_tok.sum() / max(1, total_tokens)
-                    clip_sum += float(clipped.sum())
-                    ratios.extend(torch.exp(logp_new - logp_old).detach().tolist())
-                loss.backward()
-                loss_sum += float(loss.detach())
-            params = [p for p in self.model.parameters() if p.requires_grad]
-            max_norm = tcfg.grad_clip if tcfg.grad_clip > 0 else float("inf")  # 0 = no clipping
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-            self.optimizer.step()
-            stats["loss"].append(loss_sum)
-            stats["clip_frac"].append(clip_sum / max(total_tokens, 1))
-            stats["kl"].append(kl_sum / max(total_tokens, 1))
-            stats["grad_norm"].append(float(grad_norm))
+        with self.policy.compute_threads():  # backward and optimizer too, not only forward
+            for chunk in self.minibatches(samples, step):
+                total_tokens = sum(len(s.token_ids) for s in chunk)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss_sum = clip_sum = kl_sum = 0.0
+                for m in range(0, len(chunk), micro):
+                    batch = chunk[m : m + micro]
+                    with self._autocast():
+                        new = self._score(self.model, batch, grad=True)
+                    ref = None
+                    if self.ref_model is not None and tcfg.kl_coef > 0:
+                        with torch.no_grad(), self._autocast():
+                            ref = self._score(self.ref_model, batch, grad=False)
+                    loss = torch.zeros((), device=self.device)
+                    for k, sample in enumerate(batch):
+                        logp_new = new[k].float()
+                        logp_old = torch.tensor(sample.logprobs, device=logp_new.device)
+                        adv = torch.full_like(logp_new, sample.advantage)
+                        per_tok, clipped = clipped_surrogate(
+                            logp_new,
+                            logp_old,
+                            adv,
+                            clip_low=tcfg.clip_low,
+                            clip_high=tcfg.clip_high,
+                            dual_clip=dual_clip,
+                        )
+                        if ref is not None:
+                            kl = k3_kl(logp_new, ref[k].float())
+                            per_tok = per_tok + tcfg.kl_coef * kl
+                            kl_sum += float(kl.detach().sum())
+                        if seq_mean:
+                            loss = loss + per_tok.sum() / max(1, per_tok.numel()) / len(chunk)
+                        else:
+                            loss = loss + per_tok.sum() / max(1, total_tokens)
+                        clip_sum += float(clipped.sum())
+                        ratios.extend(torch.exp(logp_new - logp_old).detach().tolist())
+                    loss.backward()
+                    loss_sum += float(loss.detach())
+                params = [p for p in self.model.parameters() if p.requires_grad]
+                max_norm = tcfg.grad_clip if tcfg.grad_clip > 0 else float("inf")  # 0 = no clipping
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+                self.optimizer.step()
+                stats["loss"].append(loss_sum)
+                stats["clip_frac"].append(clip_sum / max(total_tokens, 1))
+                stats["kl"].append(kl_sum / max(total_tokens, 1))
+                stats["grad_norm"].append(float(grad_norm))
         out = {k: (sum(v) / len(v) if v else 0.0) for k, v in stats.items()}
         out["ratio_mean"] = sum(ratios) / len(ratios) if ratios else 1.0
         out["optimizer_steps"] = len(stats["loss"])

@@ -11,12 +11,14 @@ from vzgym.envs.clevr.pair import ImagePair, make_pair, png_bytes
 from vzgym.envs.clevr.render import render_scene
 from vzgym.envs.clevr.scene import (
     COLORS,
+    FACT_KINDS,
     MATERIALS,
     SHAPES,
     SIZES,
     Scene,
     SceneObject,
     common_facts,
+    fact_kind,
     object_bbox,
     sample_scene,
     scene_facts,
@@ -25,6 +27,7 @@ from vzgym.envs.clevr.scene import (
 __all__ = [
     "COLORS",
     "EDIT_KINDS",
+    "FACT_KINDS",
     "MATERIALS",
     "SHAPES",
     "SIZES",
@@ -33,6 +36,7 @@ __all__ = [
     "SceneObject",
     "common_facts",
     "edit_scene",
+    "fact_kind",
     "make_pair",
     "object_bbox",
     "png_bytes",

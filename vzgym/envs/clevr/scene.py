@@ -618,6 +618,24 @@ def scene_facts(scene: Scene) -> list[str]:
     return sorted(facts)
 
 
+#: The kinds of :func:`scene_facts`, in the order :func:`fact_kind` tells them apart.
+FACT_KINDS = ("relation", "count", "object", "described_object")
+
+
+def fact_kind(fact: str) -> str:
+    """Which template of :func:`scene_facts` made ``fact`` (one of :data:`FACT_KINDS`).
+
+    ``"the red cube is left of ..."`` → relation; ``"there are 3 cubes"``,
+    ``"there is 1 red object"`` → count; ``"there is a red cube"`` → object;
+    ``"there is a large red metal cube"`` → described_object.
+    """
+    if fact.startswith("the "):
+        return "relation"
+    if fact.startswith("there are ") or fact.startswith("there is 1 "):
+        return "count"
+    return "described_object" if len(fact.split()) > 5 else "object"
+
+
 def common_facts(a: Scene, b: Scene) -> list[str]:
     """Facts (from :func:`scene_facts`) true in both scenes, sorted."""
     return sorted(set(scene_facts(a)) & set(scene_facts(b)))

@@ -1,21 +1,40 @@
-r"""Scripted spy-game bots: baselines, test opponents and the other seats in ``vzgym play``.
+r"""Scripted spy-game bots: baselines, test opponents, imitation teachers and ``vzgym play`` seats.
 
-* A civilian states a true fact about its own scene that nobody has said yet.
-* The spy states a fact true in both images when it can (it peeks at the
-  privileged scene graphs), else something vague; with probability
-  ``spy_mistake_rate`` it slips and states a fact of its own image instead.
-* A voter (civilian or judge) counts, per player, the clues that are false in its
-  own scene and votes for the single most suspicious player, or ``N/A``.
+They play the real game and do not give their role away in how they speak:
 
-Bots read ``Observation.private`` (the scene graph), so they only work with
-games that provide it (``spy-clevr``); elsewhere they fall back to vague clues
-and ``N/A`` votes.  Their choices are deterministic per observation and ``seed``.
+* **Every player, spy or civilian, says the same kind of thing**: one true fact of
+  *its own* image (:func:`vzgym.envs.clevr.scene_facts`), one nobody has said yet,
+  after the same one-line reasoning.  It first draws a fact kind uniformly
+  (:data:`vzgym.envs.clevr.FACT_KINDS`: relation, count, object, described
+  object), then a fact of that kind, so the mix of kinds does not depend on the
+  image (drawing facts uniformly did: an edit that makes two objects look alike
+  removes relation facts, so the spy said more "there is a ..." and a word
+  counter found it 36 % of the time instead of 25 %).  Roles can then only be told
+  apart by comparing the clues with an image: with ``spy_view="edited"`` some of
+  the spy's facts are false in the civilians' image.
+* **A spy who sees nothing** (``spy_view="blank"``: its scene is ``None``) does not
+  switch to vague phrases (that was a tell a text-only reader could learn); it
+  *imagines* a scene (:func:`vzgym.envs.clevr.sample_scene`, ``imagined_objects``
+  objects, from its seeded RNG) and states a fact of it, in the same templates.
+  Such facts are usually false in the civilians' image, so it is usually caught.
+* ``spy_view="identical"`` (a noise game): the spy sees the civilians' image, so it
+  says true facts of it like everybody else, and the voters answer N/A.
+* **A voter** (civilian or judge) reads only its *own* scene
+  (``Observation.private["scene"]``), counts per other seat the clues that are not
+  true in it, and votes for the single seat with the most such clues; with no
+  such seat (nobody said anything false, or a tie) it answers ``N/A``.  It never
+  reads the other image's scene or anyone's true role.
+
+Games without scene graphs (``spy-pairs``) give every seat ``scene=None``: all seats
+then imagine scenes (still indistinguishable) and voters answer ``N/A``.  Choices
+are deterministic per observation and ``seed``.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,14 +42,11 @@ from vzgym.core.observation import Observation
 from vzgym.core.policy import Completion, Policy, SamplingParams
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
-VAGUE_CLUES = (
-    "there are several objects",
-    "the objects stand on a gray floor",
-    "the light is soft",
-)
+#: The reasoning line every clue carries (the same for every role: no tell).
+CLUE_REASON = "I describe something that is in my image."
 
 
-def _facts(scene: object) -> list[str]:
+def _facts(scene: Any) -> list[str]:
     if scene is None:
         return []
     from vzgym.envs.clevr import scene_facts
@@ -38,17 +54,33 @@ def _facts(scene: object) -> list[str]:
     return list(scene_facts(scene))
 
 
+def _imagined_facts(rng: np.random.Generator, num_objects: Any) -> list[str]:
+    from vzgym.envs.clevr import sample_scene
+
+    return _facts(sample_scene(rng, num_objects=num_objects))
+
+
 class ScriptedSpyPolicy(Policy):
-    """Rule-based player for the spy games (clues and votes)."""
+    """Rule-based player for the spy games (clues and votes); see the module docstring.
+
+    Args:
+        seed: mixes into every choice (same seed and observation, same answer).
+        imagined_objects: object count (int or inclusive range) of the scene a
+            player who sees no scene graph imagines; the game's default range.
+    """
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0, spy_mistake_rate: float = 0.0):
+    def __init__(self, seed: int = 0, imagined_objects: int | tuple[int, int] = (3, 10)):
         self.seed = seed
-        self.spy_mistake_rate = spy_mistake_rate
+        self.imagined_objects = imagined_objects
 
     def _rng(self, obs: Observation) -> np.random.Generator:
-        key = zlib.crc32(f"{obs.agent}|{obs.phase}|{obs.round}|{obs.text()}".encode())
+        # The episode is part of the key: the text alone repeats across games (the first
+        # speaker's prompt is the same in every game, and a blank spy's image too), which
+        # made each seat's first choice a constant per role, a tell a word counter learnt.
+        text = f"{obs.agent}|{obs.phase}|{obs.round}|{obs.private.get('episode_key')}|{obs.text()}"
+        key = zlib.crc32(text.encode())
         return np.random.default_rng([self.seed, key])
 
     def generate(
@@ -63,36 +95,21 @@ class ScriptedSpyPolicy(Policy):
         return out
 
     def clue(self, obs: Observation) -> str:
-        """Return a clue action for ``obs``."""
+        """Return a clue action: a fresh fact of the player's own (or imagined) image."""
         rng = self._rng(obs)
         said = {c for rnd in obs.private.get("public_log", []) for _, c in rnd}
-        own = _facts(obs.private.get("scene"))
-        if obs.private.get("true_role") == "spy":
-            other = obs.private.get("other_scene")
-            common: list[str] = []
-            if other is not None and own:
-                from vzgym.envs.clevr import common_facts
-
-                common = list(common_facts(obs.private["scene"], other))
-            giveaway = [f for f in own if f not in set(common)]
-            if giveaway and rng.random() < self.spy_mistake_rate:
-                candidates = giveaway
-                reason = "I describe my own image and hope it matches theirs."
-            elif common:
-                candidates = common
-                reason = "I should only say what is surely in everyone's image."
-            else:
-                candidates = list(VAGUE_CLUES)
-                reason = "I cannot tell what differs, so I stay vague."
-        else:
-            candidates = own or list(VAGUE_CLUES)
-            reason = "I describe something that is in my image."
+        candidates = _facts(obs.private.get("scene")) or _imagined_facts(rng, self.imagined_objects)
         fresh = [c for c in candidates if c not in said] or candidates
-        clue = fresh[int(rng.integers(len(fresh)))]
-        return f"{reason}\n\\boxed{{{clue}}}"
+        from vzgym.envs.clevr import FACT_KINDS, fact_kind
+
+        by_kind = {k: [c for c in fresh if fact_kind(c) == k] for k in FACT_KINDS}
+        kinds = [k for k in FACT_KINDS if by_kind[k]]
+        pool = by_kind[kinds[int(rng.integers(len(kinds)))]]
+        clue = pool[int(rng.integers(len(pool)))]
+        return f"{CLUE_REASON}\n\\boxed{{{clue}}}"
 
     def vote(self, obs: Observation) -> str:
-        """Return a vote action for ``obs``: the most suspicious player, or N/A."""
+        """Return a vote action: the one seat whose clues are most often false in my image."""
         own = set(_facts(obs.private.get("scene")))
         me = obs.extra.get("seat", 0)
         if not own:

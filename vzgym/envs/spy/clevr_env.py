@@ -47,6 +47,12 @@ class SpyClevrEnv(SpyEnv):
         """Tell the players what the edit does (kind and number of objects)."""
         return prompts.difference_text(self.num_changes, self.edit_kind)
 
+    def facts_of_scene(self, scene: Any) -> set[str] | None:
+        """The facts :func:`vzgym.envs.clevr.scene_facts` states about ``scene``."""
+        from vzgym.envs.clevr import scene_facts
+
+        return set(scene_facts(scene)) if scene is not None else None
+
     def sample_pair(self) -> PairSample:
         """Generate a scene and its edited copy from ``self.np_random``."""
         pair = make_pair(

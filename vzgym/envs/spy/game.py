@@ -21,6 +21,7 @@ correct vote is N/A).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -50,6 +51,19 @@ SPY_FACTS = GameFacts(
         Stat("vote_accuracy", "rate", "share of votes that named the spy", True),
         Stat("na_rate", "rate", "share of votes that abstained (N/A)", None),
         Stat("invalid_vote_rate", "rate", "share of votes that could not be parsed", False),
+        Stat("invalid_clue_rate", "rate", "share of clues that could not be parsed", False),
+        Stat(
+            "civilian_clue_true_rate",
+            "rate",
+            "share of civilians' clues true of their image (games with scene graphs)",
+            True,
+        ),
+        Stat(
+            "spy_clue_true_rate",
+            "rate",
+            "share of the spy's clues true of the civilians' image (games with scene graphs)",
+            None,
+        ),
     ),
     switch=StageSwitch(
         accuracy="vote_accuracy", na_rate="na_rate", solve_stage="decision", harden_stage="clue"
@@ -186,6 +200,22 @@ class SpyEnv(MultiAgentEnv):
         """Draw an image pair using ``self.np_random`` only."""
         raise NotImplementedError
 
+    def facts_of_scene(self, scene: Any) -> set[str] | None:
+        """The clues that count as true of ``scene`` (None: this game cannot tell)."""
+        return None
+
+    def _clue_truth(self) -> dict[str, Any]:
+        """Shares of civilians' and the spy's clues true of the civilians' image."""
+        facts = self.facts_of_scene(self._pair.original_scene)
+        if facts is None:
+            return {}
+        out: dict[str, Any] = {}
+        for key, spy in (("civilian_clue_true_rate", False), ("spy_clue_true_rate", True)):
+            said = [t.parsed.clue in facts for t in self._turns if (t.seat == self.spy_seat) == spy]
+            if said:
+                out[key] = sum(said) / len(said)
+        return out
+
     # -- game state ---------------------------------------------------------
     def _reset(self, options: dict[str, Any]) -> tuple[dict[AgentID, Observation], dict]:
         pair = options.get("pair")
@@ -197,6 +227,9 @@ class SpyEnv(MultiAgentEnv):
         new_pair = pair if pair is not None else self.sample_pair()  # may raise: state untouched
         self.spy_seat, self._pair = spy_seat, new_pair
         self._spy_image = self._make_spy_image(self._pair)
+        # A per-episode number for scripted bots' RNGs (the same for same-seed copies);
+        # it carries nothing about the images a player could use.
+        self._episode_key = zlib.crc32(self._pair.original.tobytes()) ^ spy_seat
         self.agents = list(self.possible_agents)
         self.phase = Phase.CLUE
         self.round = 1
@@ -330,6 +363,7 @@ class SpyEnv(MultiAgentEnv):
             "scene": self._pair.original_scene if seat == 0 else self._scene_of(seat),
             "public_log": public_log,
             "num_players": self.num_players,
+            "episode_key": self._episode_key,
         }
         if seat == self.spy_seat:
             private["other_scene"] = self._pair.original_scene
@@ -449,6 +483,9 @@ class SpyEnv(MultiAgentEnv):
             ],
             "changes": self._pair.changes,
             "pair_source": self._pair.source,
+            "invalid_clue_rate": sum(not t.parsed.valid for t in self._turns)
+            / max(len(self._turns), 1),
+            **self._clue_truth(),
         }
         return {
             "rewards": rewards,

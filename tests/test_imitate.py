@@ -1,0 +1,150 @@
+"""vzgym imitate: cloning learns (loss falls, format rises), resumes, works for plugin games."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import ROOT, run_vzgym
+
+from vzgym.trainers.imitate import ImitateConfig, ImitationTrainer
+from vzgym.trainers.imitate_data import make_teacher
+from vzgym.trainers.imitate_eval import evaluate
+from vzgym.trainers.metrics import read_metrics
+
+TOY = dict(env_id="toy-color", max_answer_tokens=4, eval_max_new_tokens=4, progress=False)
+
+
+def test_imitation_loss_falls_and_the_format_rate_rises(tmp_path):
+    config = ImitateConfig(**TOY, steps=12, batch_size=8, micro_batch_size=8, lr=1e-3,
+                           eval_every=12, eval_games=32, warmup_steps=2,
+                           eval_blank_images=True)  # fmt: skip
+    trainer = ImitationTrainer(config, tmp_path / "run")
+    before = evaluate(trainer.student, "toy-color", games=32, max_new_tokens=4)
+    history = trainer.train()
+    first, last = history[0]["train/loss"], history[-1]["train/loss"]
+    assert last < first / 5, (first, last)
+    assert before["game/well_formed"] < 0.5
+    assert history[-1]["game/well_formed"] >= before["game/well_formed"] + 0.4
+    assert history[-1]["game/well_formed"] >= 0.9
+    # the vision ablation: the format stays, reading the colour does not
+    assert history[-1]["blank/game/well_formed"] >= 0.9
+    assert history[-1]["game/correct"] >= 0.9
+    assert 0.2 <= history[-1]["blank/game/correct"] <= 0.8
+    assert (tmp_path / "run" / "best" / "config.json").exists()
+    assert (tmp_path / "run" / "final" / "config.json").exists()
+    assert "train/loss_answer" in history[-1]
+
+
+def test_resume_continues_without_duplicate_steps(tmp_path):
+    run = tmp_path / "run"
+    short = ImitateConfig(**TOY, steps=4, batch_size=2, micro_batch_size=2, eval_every=2,
+                          eval_games=2)  # fmt: skip
+    ImitationTrainer(short, run).train()
+    with pytest.raises(ValueError, match="--resume"):
+        ImitationTrainer(short, run)
+    with pytest.raises(ValueError, match="lr"):
+        ImitationTrainer(ImitateConfig(**{**short.__dict__, "lr": 0.5}), run, resume=True)
+    longer = ImitateConfig(**{**short.__dict__, "steps": 6})
+    resumed = ImitationTrainer(longer, run, resume=True)
+    assert resumed.start_step == 4 and resumed.stream.state() == {"game": 8, "offset": 0}
+    resumed.train()
+    assert [r["step"] for r in read_metrics(run)] == list(range(6))
+
+
+def test_stream_resumes_inside_a_game():
+    import vzgym
+    from vzgym.envs.spy.bots import ScriptedSpyPolicy
+    from vzgym.trainers.imitate_data import TeacherStream
+
+    def make():
+        return vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+
+    full = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7)
+    first, rest = full.take(4), full.take(3)  # a spy game here has 3 clues + 2 votes
+    state = full.state()
+    assert state == {"game": 1, "offset": 2} and len(first) == 4 and len(rest) == 3
+    replay = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, **state)
+    assert [(t.game, t.action) for t in replay.take(7)] == [
+        (t.game, t.action) for t in full.take(7)
+    ]
+
+
+def test_a_failed_start_leaves_no_run_dir(tmp_path):
+    bad = ImitateConfig("spy-clevr", {"num_objects": 99}, progress=False)
+    with pytest.raises(ValueError, match="16 objects"):
+        ImitationTrainer(bad, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_distils_from_a_model_teacher(tmp_path):
+    from vzgym.agents.tiny_model import default_model_dir
+
+    teacher = f"hf:{default_model_dir()}"
+    config = ImitateConfig(**TOY, teacher=teacher, steps=2, batch_size=2, micro_batch_size=2,
+                           eval_every=2, eval_games=2)  # fmt: skip
+    trainer = ImitationTrainer(config, tmp_path / "run")
+    turns = trainer.stream.take(3)
+    # the turns are the teacher model's own greedy answers (the same prompt, the same answer)
+    from vzgym.core.policy import SamplingParams
+
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=4)
+    assert [t.action for t in turns] == [trainer.teacher.act(t.observation, greedy) for t in turns]
+    history = trainer.train()
+    assert len(history) == 2 and "eval/finished_rate" in history[-1]
+
+
+def test_a_game_without_a_bot_needs_a_teacher():
+    from vzgym.registration import get_registry
+
+    spec = get_registry().spec("toy-color")
+    assert make_teacher("scripted", "toy-color") is not None
+    object.__setattr__(spec, "scripted_policy", None)
+    try:
+        with pytest.raises(ValueError, match="declares no scripted bot"):
+            make_teacher("scripted", "toy-color")
+    finally:
+        object.__setattr__(spec, "scripted_policy", "vzgym.envs.toy:ToyColorBot")
+
+
+def test_blank_images_ablation_hides_the_colour():
+    from vzgym.envs.toy import ToyColorBot
+
+    class ReadsPixels(ToyColorBot):
+        """Answers from the image's centre pixel (red -> A, else B)."""
+
+        def generate(self, observations, sampling=None):
+            from vzgym.core.policy import Completion
+
+            out = []
+            for o in observations:
+                img = o.images()[0]
+                r, g, b = img.getpixel((img.width // 2, img.height // 2))
+                out.append([Completion("A" if r > 150 and g < 100 else "B", finish_reason="stop")])
+            return out
+
+    seeing = evaluate(ReadsPixels(), "toy-color", games=40)
+    blind = evaluate(ReadsPixels(), "toy-color", games=40, blank_images=True)
+    assert seeing["game/correct"] == 1.0
+    assert 0.2 < blind["game/correct"] < 0.8  # always "B": right only on blue squares
+
+
+def test_cli_imitates_a_plugin_game_and_plots(tmp_path):
+    site = tmp_path / "site"
+    info = site / "vzgym_odd_one_out-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    meta = "Metadata-Version: 2.1\nName: vzgym-odd-one-out\nVersion: 0.1.0\n"
+    (info / "METADATA").write_text(meta)
+    (info / "entry_points.txt").write_text("[vzgym]\nodd_one_out = vzgym_odd_one_out.plugin\n")
+    src = ROOT / "examples" / "plugin-odd-one-out"
+    path = os.pathsep.join(p for p in [str(site), str(src), os.environ.get("PYTHONPATH", "")] if p)
+    env = {"PYTHONPATH": path, "VZGYM_LOAD_PLUGINS": "odd_one_out"}
+    run = tmp_path / "run"
+    args = ["--env", "odd-one-out", "--steps", "2", "--eval-every", "2", "--eval-games", "2"]
+    out = run_vzgym("imitate", *args, "--batch-size", "2", "--run-dir", str(run),
+                    "--max-answer-tokens", "8", "--no-progress", env=env, timeout=900)  # fmt: skip
+    assert "last evaluation" in out.stdout
+    rows = read_metrics(run)
+    assert len(rows) == 2 and "eval/finished_rate" in rows[-1]
+    plots = run_vzgym("plot", str(run), env=env).stdout
+    assert "loss.png" in plots
