@@ -64,6 +64,14 @@ def test_surface_with_transparency_keeps_cairos_bytes():
     png, transparent = encode_surface(surface, Image)
     assert png == _cairo_png(surface) and not transparent
     assert _pixels(png)[0] == "RGBA"
+
+    def corner(ctx: cairo.Context) -> None:  # first pixel opaque, the rest transparent
+        ctx.rectangle(0, 0, 3, 3)
+        ctx.fill()
+
+    surface = _surface(41, 29, corner)
+    png, transparent = encode_surface(surface, Image)
+    assert png == _cairo_png(surface) and _pixels(png)[0] == "RGBA" and not transparent
     blank = _surface(7, 5, lambda ctx: None)
     png, transparent = encode_surface(blank, Image)
     assert transparent and png == _cairo_png(blank)

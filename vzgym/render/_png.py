@@ -54,13 +54,16 @@ def encode_surface(surface: Any, image_module: Any) -> tuple[bytes, bool]:
     """
     width, height, stride = surface.get_width(), surface.get_height(), surface.get_stride()
     data = surface.get_data()
-    alpha = bytes(data)[_ALPHA_BYTE::4]
-    if stride == width * 4 and alpha.count(255) == len(alpha):
-        img = image_module.frombuffer(
-            "RGB", (width, height), data, "raw", _OPAQUE_RAWMODE, stride, 1
-        )
-        return png_rgb(width, height, img.tobytes()), False
-    transparent = alpha.count(0) == len(alpha) and bytes(data).count(0) == len(data)
+    pixels = bytes(data)
+    if stride == width * 4 and pixels[_ALPHA_BYTE] == 255:  # first pixel: cheap reject
+        alpha = pixels[_ALPHA_BYTE::4]
+        if alpha.count(255) == len(alpha):
+            img = image_module.frombuffer(
+                "RGB", (width, height), data, "raw", _OPAQUE_RAWMODE, stride, 1
+            )
+            return png_rgb(width, height, img.tobytes()), False
+    transparent = pixels == bytes(len(pixels))
+    del pixels
     out = io.BytesIO()
     surface.write_to_png(out)
     return out.getvalue(), transparent
