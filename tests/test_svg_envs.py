@@ -444,3 +444,27 @@ def test_svg_envs_import_no_agents_and_no_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_png_to_image_composites_on_white_and_keeps_opaque_pixels():
+    import io
+
+    from PIL import Image
+
+    from vzgym.envs.svg.world import png_to_image
+
+    def png(im: Image.Image) -> bytes:
+        out = io.BytesIO()
+        im.save(out, "PNG")
+        return out.getvalue()
+
+    rgb = Image.new("RGB", (3, 2), (10, 200, 30))
+    rgb.putpixel((2, 1), (255, 0, 7))
+    got = png_to_image(png(rgb))
+    assert got.mode == "RGB" and got.tobytes() == rgb.tobytes()
+    rgba = Image.new("RGBA", (2, 1), (0, 0, 0, 0))
+    rgba.putpixel((1, 0), (0, 0, 255, 128))
+    got = png_to_image(png(rgba))
+    # transparent -> white; blue at alpha 128 over white: 255 * (255 - 128) / 255 = 127
+    assert got.mode == "RGB" and got.getpixel((0, 0)) == (255, 255, 255)
+    assert got.getpixel((1, 0)) == (127, 127, 255)

@@ -7,7 +7,8 @@ Started by :class:`vzgym.render.sandbox.SVGRenderer` as
 1. keep private copies of fds 0/1 for the protocol, point fd 0 at /dev/null and fd 1 at
    stderr (a stray ``printf`` in C cannot corrupt the protocol);
 2. a watchdog thread exits the process if the parent dies;
-3. import cairosvg and render a warm-up text SVG (loads cairo, fontconfig, the font);
+3. import cairosvg and render two warm-up text SVGs, transparent and opaque (loads cairo,
+   fontconfig, the font, both PNG encoders);
 4. ``RLIMIT_AS`` (memory bombs -> MemoryError/cairo NO_MEMORY -> ``render_error``),
    ``RLIMIT_FSIZE`` 0 (never writes a file), ``RLIMIT_CORE`` 0;
 5. an audit hook refusing sockets, ``urllib`` requests, subprocesses and ``open()`` of
@@ -18,7 +19,6 @@ Started by :class:`vzgym.render.sandbox.SVGRenderer` as
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import sys
@@ -29,12 +29,16 @@ import warnings
 from typing import Any
 
 from vzgym.render import _protocol
+from vzgym.render._png import encode_surface
 from vzgym.render.limits import PrecheckError, RenderLimits, precheck_svg
 from vzgym.render.results import RenderStatus
 
-_WARMUP = (
+#: Warm-up renders: transparent (cairo's PNG encoder) and opaque (``_png``'s fast path).
+_WARMUPS = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
-    b'<text x="2" y="15" font-size="12">Ag</text></svg>'
+    b'<text x="2" y="15" font-size="12">Ag</text></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+    b'<rect width="40" height="20" fill="#fff"/><text x="2" y="15" font-size="12">Ag</text></svg>',
 )
 #: cairo errors about one call's arguments (they leave no shared state behind); any
 #: other cairo/FreeType error gets the worker replaced.
@@ -148,17 +152,13 @@ class _Renderer:
         fetcher = RefusingFetcher(limits.max_bytes, limits.max_image_pixels)
         try:
             tree = self.Tree(bytestring=checked.data, url_fetcher=fetcher, unsafe=False)
-            out = io.BytesIO()
-            surface = self.PNGSurface(
-                tree, out, 96, parent_width=w, parent_height=h, output_width=w, output_height=h
+            surface = self.PNGSurface(  # output None: draw only, encode_surface writes
+                tree, None, 96, parent_width=w, parent_height=h, output_width=w, output_height=h
             )
             img = surface.cairo
             img.flush()
-            pixels = bytes(img.get_data())
-            transparent = pixels == bytes(len(pixels))
-            del pixels
+            png, transparent = encode_surface(img, self.Image)
             surface.finish()
-            png = out.getvalue()
         except MemoryError:
             return RenderStatus.RENDER_ERROR, None, "out of memory", w, h
         except RecursionError:
@@ -203,9 +203,10 @@ def main() -> None:
     max_memory = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "none" else None
     try:
         renderer = _Renderer()
-        status, png, msg, _, _ = renderer.render(_WARMUP, RenderLimits())
-        if status is not RenderStatus.OK:
-            raise RuntimeError(f"warm-up render failed: {status.value}: {msg}")
+        for warmup in _WARMUPS:
+            status, png, msg, _, _ = renderer.render(warmup, RenderLimits())
+            if status is not RenderStatus.OK:
+                raise RuntimeError(f"warm-up render failed: {status.value}: {msg}")
         _set_rlimits(max_memory)
         _install_audit_hook()
     except BaseException:

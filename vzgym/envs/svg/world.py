@@ -94,6 +94,8 @@ def png_to_image(png: bytes) -> Any:
 
     with Image.open(io.BytesIO(png)) as img:
         img.load()
+        if img.mode == "RGB":  # opaque renders: nothing to composite
+            return img.convert("RGB")
         rgba = img.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
