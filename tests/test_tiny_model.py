@@ -173,3 +173,18 @@ def test_old_v2_model_still_builds_loads_and_generates(
     with pytest.raises(ValueError, match="unknown tiny model version v1"):
         parse_tiny_spec("tiny:v1")
     assert parse_tiny_spec("tiny") == TINY_MODEL_VERSION and parse_tiny_spec("hf:x") is None
+
+
+def test_checkpoints_name_the_tiny_version_they_were_made_from(tmp_path):
+    from vzgym.agents.tiny_model import base_model_spec, tiny_model_dir, tiny_version_of
+
+    assert tiny_version_of(tiny_model_dir("tiny:v2")) == 2
+    assert tiny_version_of(tiny_model_dir("tiny")) == 3
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(
+        '{"base_model_name_or_path": "/root/.cache/vzgym/tiny-qwen2.5-vl-v2"}'
+    )
+    assert base_model_spec("tiny", adapter) == "tiny:v2"
+    assert base_model_spec("hf:/models/x", adapter) == "hf:/models/x"
+    assert tiny_version_of(tmp_path) is None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -620,3 +621,39 @@ def tiny_model_dir(spec: str = "tiny") -> Path:
     if version is None:
         raise ValueError(f"not a tiny model spec: {spec!r}")
     return default_model_dir(version)
+
+
+def tiny_version_of(model_dir: str | Path) -> int | None:
+    """The tiny-model version a saved model was made from; None when it is no tiny model.
+
+    A LoRA adapter names its base (``…/tiny-qwen2.5-vl-vN``); full weights are told
+    apart by their text attention shape.  A run started before a version bump keeps
+    its shape: resuming it, or evaluating its checkpoints, must use the same base.
+    """
+    path = Path(model_dir)
+    adapter = path / "adapter_config.json"
+    if adapter.is_file():
+        base = str(json.loads(adapter.read_text()).get("base_model_name_or_path") or "")
+        match = re.search(r"tiny-qwen2\.5-vl-v(\d+)", base)
+        return int(match.group(1)) if match else None
+    config = path / "config.json"
+    if not config.is_file():
+        return None
+    text = json.loads(config.read_text()).get("text_config", {})
+    tiny = ("hidden_size", "intermediate_size", "num_hidden_layers")
+    if any(text.get(k) != _TEXT_CONFIG[k] for k in tiny):
+        return None
+    for version in TINY_MODEL_VERSIONS:
+        shape = {**_TEXT_CONFIG, **_OLD_TEXT_CONFIGS.get(version, {})}
+        if text.get("num_attention_heads") == shape["num_attention_heads"]:
+            return version
+    return None
+
+
+def base_model_spec(spec: str, checkpoint_model: str | Path | None) -> str:
+    """The base-model spec to use with a checkpoint: a bare ``tiny`` becomes the
+    ``tiny:vN`` the checkpoint was made from (any other spec is returned unchanged)."""
+    if spec.strip() != "tiny" or checkpoint_model is None:
+        return spec
+    version = tiny_version_of(checkpoint_model)
+    return f"tiny:v{version}" if version is not None else spec

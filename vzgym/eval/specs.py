@@ -50,17 +50,19 @@ def _run_steps(run_dir: Path) -> int | None:
         return None
 
 
-def _adapter_base(run_dir: Path) -> Path | None:
+def _adapter_base(run_dir: Path, adapter: Path) -> Path | None:
+    from vzgym.agents.tiny_model import base_model_spec
+
     data = tomllib.loads((run_dir / "config.toml").read_text())
-    return model_path_of(str(data["policy"]["model"]))
+    return model_path_of(base_model_spec(str(data["policy"]["model"]), adapter))
 
 
 def model_path_of(spec: str) -> Path:
-    """The local folder of a run's ``policy.model`` (``tiny``, ``hf:PATH`` or ``PATH``)."""
-    if spec in ("tiny", "tiny:"):
-        from vzgym.agents.tiny_model import default_model_dir
+    """The local folder of a run's ``policy.model`` (``tiny[:vN]``, ``hf:PATH`` or ``PATH``)."""
+    if spec.partition(":")[0] == "tiny":
+        from vzgym.agents.tiny_model import tiny_model_dir
 
-        return default_model_dir()
+        return tiny_model_dir(spec if spec != "tiny:" else "tiny")
     path = Path(spec[3:] if spec.startswith("hf:") else spec).expanduser()
     if not path.is_dir():
         raise ValueError(f"model {spec!r} is not a local model directory")
@@ -90,7 +92,7 @@ def run_checkpoints(run_dir: Path) -> list[ResolvedModel]:
 def _checkpoint_model(ckpt: Path) -> ResolvedModel:
     model = ckpt / "model"
     if (model / "adapter_config.json").is_file():
-        return ResolvedModel(model, _step_of(ckpt), _adapter_base(ckpt.parent.parent))
+        return ResolvedModel(model, _step_of(ckpt), _adapter_base(ckpt.parent.parent, model))
     return ResolvedModel(model, _step_of(ckpt))
 
 

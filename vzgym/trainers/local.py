@@ -166,6 +166,11 @@ class LocalGRPOTrainer:
             point = load_newest_intact(self.run_dir)
         checkpoint, state = point.path, point.state
         self.start_step = point.step
+        if checkpoint is not None:  # a run made before a tiny-model bump keeps its shape
+            from vzgym.agents.tiny_model import base_model_spec
+
+            base = base_model_spec(config.policy.model, checkpoint / "model")
+            self.base_model_path = resolve_model_path(base)
         model_path = checkpoint / "model" if checkpoint is not None else self.base_model_path
         self.model, self.processor = self._load_model(model_path, adapter=checkpoint is not None)
         self.ref_model = None
