@@ -18,12 +18,8 @@ Choices are deterministic per observation and ``seed``.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Sequence
-
-import numpy as np
 from vzgym.core.observation import Observation
-from vzgym.core.policy import Completion, Policy, SamplingParams
+from vzgym.envs.spy.bots import SpyBot
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
 from vzgym_spy_charts.data import Chart
@@ -37,7 +33,7 @@ def _chart(value: object) -> Chart | None:
     return value if isinstance(value, Chart) else None
 
 
-class ChartSpyBot(Policy):
+class ChartSpyBot(SpyBot):
     """Rule-based ``spy-charts`` player (clues and votes; see the module docstring)."""
 
     name = "spy-charts-bot"
@@ -45,23 +41,8 @@ class ChartSpyBot(Policy):
     def __init__(self, seed: int = 0, spy_mistake_rate: float = 0.0):
         if not 0.0 <= float(spy_mistake_rate) <= 1.0:
             raise ValueError(f"spy_mistake_rate must lie in [0, 1], got {spy_mistake_rate!r}")
-        self.seed = int(seed)
+        super().__init__(seed)
         self.spy_mistake_rate = float(spy_mistake_rate)
-
-    def _rng(self, obs: Observation) -> np.random.Generator:
-        key = zlib.crc32(f"{obs.agent}|{obs.phase}|{obs.round}|{obs.text()}".encode())
-        return np.random.default_rng([self.seed, key])
-
-    def generate(
-        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
-    ) -> list[list[Completion]]:
-        """Answer each observation ``sampling.n`` times (identical answers)."""
-        n = (sampling or SamplingParams()).n
-        out = []
-        for obs in observations:
-            text = self.vote(obs) if obs.phase == "decision" else self.clue(obs)
-            out.append([Completion(text, finish_reason="scripted") for _ in range(n)])
-        return out
 
     def clue(self, obs: Observation) -> str:
         """Return a clue action: reasoning, then the clue in ``\\boxed{}``."""

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from vzgym.agents.base import Completion, Policy, SamplingParams
-from vzgym.envs.base import Observation
+from vzgym.core.observation import Observation
+from vzgym.envs.spy.bots import SpyBot
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
 ROWS = ("top", "upper middle", "lower middle", "bottom")
@@ -113,7 +112,7 @@ def _own_image(obs: Observation) -> np.ndarray | None:
     return np.asarray(images[-1].convert("RGB")) if images else None
 
 
-class EditsSpyBot(Policy):
+class EditsSpyBot(SpyBot):
     """Rule-based spy-edits player: describes its image, votes by checking clues against it."""
 
     name = "spy-edits-bot"
@@ -121,23 +120,13 @@ class EditsSpyBot(Policy):
     def __init__(self, seed: int = 0, spy_caution: float = 0.0):
         if not 0.0 <= float(spy_caution) <= 1.0:
             raise ValueError(f"spy_caution must be in [0, 1], got {spy_caution!r}")
-        self.seed = seed
+        super().__init__(seed)
         self.spy_caution = float(spy_caution)
 
     def _rng(self, obs: Observation) -> np.random.Generator:
+        # keyed on what the seat sees only: these bots never read ``private``
         key = zlib.crc32(f"{obs.agent}|{obs.phase}|{obs.round}|{obs.text()}".encode())
         return np.random.default_rng([self.seed, key])
-
-    def generate(
-        self, observations: Sequence[Observation], sampling: SamplingParams | None = None
-    ) -> list[list[Completion]]:
-        """Answer each observation ``sampling.n`` times (identical answers)."""
-        n = (sampling or SamplingParams()).n
-        out = []
-        for obs in observations:
-            text = self.vote(obs) if obs.phase == "decision" else self.clue(obs)
-            out.append([Completion(text, finish_reason="scripted") for _ in range(n)])
-        return out
 
     def _others(self, obs: Observation) -> list[tuple[int, str]]:
         me = obs.extra.get("seat", 0)

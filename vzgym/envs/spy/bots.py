@@ -60,20 +60,20 @@ def _imagined_facts(rng: np.random.Generator, num_objects: Any) -> list[str]:
     return _facts(sample_scene(rng, num_objects=num_objects))
 
 
-class ScriptedSpyPolicy(Policy):
-    """Rule-based player for the spy games (clues and votes); see the module docstring.
+class SpyBot(Policy):
+    """Base of scripted spy-game players: seeded choices and clue/vote dispatch.
 
-    Args:
-        seed: mixes into every choice (same seed and observation, same answer).
-        imagined_objects: object count (int or inclusive range) of the scene a
-            player who sees no scene graph imagines; the game's default range.
+    Subclasses implement :meth:`clue` and :meth:`vote`; each draws its choices from
+    :meth:`_rng`, keyed by the seat, phase, round, the episode (``private["episode_key"]``)
+    and the prompt, so the same seed and observation give the same answer while the
+    same prompt in another game does not (a constant first choice per role is a tell).
+    Plugin games' bots build on it.
     """
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0, imagined_objects: int | tuple[int, int] = (3, 10)):
-        self.seed = seed
-        self.imagined_objects = imagined_objects
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
 
     def _rng(self, obs: Observation) -> np.random.Generator:
         # The episode is part of the key: the text alone repeats across games (the first
@@ -93,6 +93,30 @@ class ScriptedSpyPolicy(Policy):
             text = self.vote(obs) if obs.phase == "decision" else self.clue(obs)
             out.append([Completion(text, finish_reason="scripted") for _ in range(n)])
         return out
+
+    def clue(self, obs: Observation) -> str:
+        """Return a clue action for ``obs``."""
+        raise NotImplementedError
+
+    def vote(self, obs: Observation) -> str:
+        """Return a vote action for ``obs``."""
+        raise NotImplementedError
+
+
+class ScriptedSpyPolicy(SpyBot):
+    """Rule-based player for the spy games (clues and votes); see the module docstring.
+
+    Args:
+        seed: mixes into every choice (same seed and observation, same answer).
+        imagined_objects: object count (int or inclusive range) of the scene a
+            player who sees no scene graph imagines; the game's default range.
+    """
+
+    name = "scripted"
+
+    def __init__(self, seed: int = 0, imagined_objects: int | tuple[int, int] = (3, 10)):
+        super().__init__(seed)
+        self.imagined_objects = imagined_objects
 
     def clue(self, obs: Observation) -> str:
         """Return a clue action: a fresh fact of the player's own (or imagined) image."""
