@@ -120,17 +120,27 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     Skipped: a line a crash cut short, bytes that are not UTF-8, and any line that
     is not a JSON object with a numeric ``step``.
     """
-    path = Path(run_dir) / "metrics.jsonl"
     out = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            step = record.get("step") if isinstance(record, dict) else None
-            if isinstance(step, (int, float)) and not isinstance(step, bool):
-                out.append(record)
+    for record in _json_records(run_dir):
+        step = record.get("step")
+        if isinstance(step, (int, float)) and not isinstance(step, bool):
+            out.append(record)
+    return out
+
+
+def _json_records(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of ``metrics.jsonl`` (cut, non-UTF-8 and non-object lines skipped)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            out.append(record)
     return out
 
 
@@ -148,14 +158,4 @@ def _wandb_run_id(run_dir: Path) -> str:
 
 def read_events(run_dir: str | Path) -> list[dict[str, Any]]:
     """Read the event lines of ``metrics.jsonl`` (what a resume repaired: fallbacks, replays)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    out = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("event"), str):
-                out.append(record)
-    return out
+    return [r for r in _json_records(run_dir) if isinstance(r.get("event"), str)]

@@ -339,16 +339,7 @@ def proposer_rewards(
     """
     if len(proposals) != len(samples):
         raise ValueError("proposals and samples must have equal length")
-    valid = [i for i, p in enumerate(proposals) if p is not None]
-    vp = [proposals[i] for i in valid]
-    div = diversity_penalties(
-        [p["caption"] for p in vp],  # type: ignore[index]
-        [p["easy_question"] for p in vp],  # type: ignore[index]
-        [p["hard_question"] for p in vp],  # type: ignore[index]
-        config,
-    )
-    ctp = content_type_penalties([p["content_type"] for p in vp], config)  # type: ignore[index]
-    by_index = {i: (div[k], ctp[k]) for k, i in enumerate(valid)}
+    by_index = _batch_penalties(proposals, config)
     out: list[ProposerReward] = []
     for i, proposal in enumerate(proposals):
         if proposal is None:
@@ -359,6 +350,22 @@ def proposer_rewards(
         r.total = r.base - r.easy_hard_penalty - r.diversity_penalty - r.content_type_penalty
         out.append(r)
     return out
+
+
+def _batch_penalties(
+    proposals: Sequence[dict[str, str] | None], config: ProposerRewardConfig
+) -> dict[int, tuple[float, float]]:
+    """Index of each well-formed proposal → (diversity, content-type) penalty over the batch."""
+    valid = [i for i, p in enumerate(proposals) if p is not None]
+    vp = [proposals[i] for i in valid]
+    div = diversity_penalties(
+        [p["caption"] for p in vp],  # type: ignore[index]
+        [p["easy_question"] for p in vp],  # type: ignore[index]
+        [p["hard_question"] for p in vp],  # type: ignore[index]
+        config,
+    )
+    ctp = content_type_penalties([p["content_type"] for p in vp], config)  # type: ignore[index]
+    return {i: (div[k], ctp[k]) for k, i in enumerate(valid)}
 
 
 def rescore_proposer_batch(
@@ -378,16 +385,7 @@ def rescore_proposer_batch(
     """
     if len(proposals) != len(parts):
         raise ValueError("proposals and parts must have equal length")
-    valid = [i for i, p in enumerate(proposals) if p is not None]
-    vp = [proposals[i] for i in valid]
-    div = diversity_penalties(
-        [p["caption"] for p in vp],  # type: ignore[index]
-        [p["easy_question"] for p in vp],  # type: ignore[index]
-        [p["hard_question"] for p in vp],  # type: ignore[index]
-        config,
-    )
-    ctp = content_type_penalties([p["content_type"] for p in vp], config)  # type: ignore[index]
-    by_index = {i: (div[k], ctp[k]) for k, i in enumerate(valid)}
+    by_index = _batch_penalties(proposals, config)
     out: list[float | None] = []
     for i, part in enumerate(parts):
         if part is None:

@@ -64,16 +64,22 @@ CODEGEN_SYSTEM = (
 )
 
 
-def codegen_prompt(proposal: Proposal, show_hard_answer: bool = False) -> str:
-    """Return the codegen's user prompt for ``proposal`` (hard answer hidden by default)."""
+def _proposal_lines(proposal: Proposal, show_hard_answer: bool, caption_label: str) -> list[str]:
+    """The caption, both questions and the easy (and optionally hard) answer, one a line."""
     lines = [
-        f"Picture: {proposal.caption}",
+        f"{caption_label}: {proposal.caption}",
         f"Easy question: {proposal.easy_question}",
         f"Easy answer: {proposal.easy_answer}",
         f"Hard question: {proposal.hard_question}",
     ]
     if show_hard_answer:
         lines.append(f"Hard answer: {proposal.hard_answer}")
+    return lines
+
+
+def codegen_prompt(proposal: Proposal, show_hard_answer: bool = False) -> str:
+    """Return the codegen's user prompt for ``proposal`` (hard answer hidden by default)."""
+    lines = _proposal_lines(proposal, show_hard_answer, caption_label="Picture")
     lines.append(
         "Write one complete SVG document (with width, height and viewBox) inside a ```svg "
         "code fence."
@@ -164,14 +170,7 @@ PAPER_CODEGEN_SYSTEM = (
 
 def paper_codegen_prompt(proposal: Proposal, show_hard_answer: bool = False) -> str:
     """MM-Zero's codegen instructions (our words) for ``proposal``."""
-    lines = [
-        f"Caption: {proposal.caption}",
-        f"Easy question: {proposal.easy_question}",
-        f"Easy answer: {proposal.easy_answer}",
-        f"Hard question: {proposal.hard_question}",
-    ]
-    if show_hard_answer:
-        lines.append(f"Hard answer: {proposal.hard_answer}")
+    lines = _proposal_lines(proposal, show_hard_answer, caption_label="Caption")
     lines.append(
         "\nMost important: the drawn image must hold the data that answers the easy question "
         "with exactly the easy answer given above. The easy answer must be clearly visible "
