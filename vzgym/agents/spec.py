@@ -1,5 +1,6 @@
 """Policy spec strings → policies: ``tiny`` (``tiny:v2``: an older shape), ``hf:PATH``,
-``vllm:PATH``, ``openai:URL#model``, ``human``, ``scripted``; plugins add prefixes through
+``vllm:PATH``, ``openai:URL#model``, ``human``, ``scripted`` (``scripted:KEY=VALUE,...``: bot
+options); plugins add prefixes through
 the ``register_policies`` hook.
 """
 
@@ -61,12 +62,33 @@ def _human(rest: str, **options: Any) -> Policy:
     return HumanPolicy(**options)
 
 
+def bot_options(rest: str) -> dict[str, Any]:
+    """Options of a ``scripted:KEY=VALUE,KEY=VALUE`` spec (integers become ``int``).
+
+    ``scripted:kinds=object`` makes the spy bots state only one kind of fact.
+    """
+    options: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"scripted:{rest}: expected KEY=VALUE, got {item!r}")
+        value = value.strip()
+        options[key.strip()] = int(value) if value.lstrip("-").isdigit() else value
+    return options
+
+
 def _scripted(rest: str, *, env_id: str | None = None, **options: Any) -> Policy:
     from vzgym.registration import get_registry
 
     if env_id is None:
         raise ValueError("the scripted policy needs to know the env (env_id=...)")
-    policy = get_registry().spec(env_id).make_scripted_policy(**options)
+    extra = bot_options(rest)
+    try:
+        policy = get_registry().spec(env_id).make_scripted_policy(**extra, **options)
+    except TypeError as exc:
+        if not extra:
+            raise
+        raise ValueError(f"scripted:{rest}: the {env_id} bot does not take these options ({exc})") from exc
     if policy is None:
         raise ValueError(f"env {env_id!r} has no scripted policy")
     return policy

@@ -34,11 +34,12 @@ class Turn:
 
 
 def make_teacher(spec: str, env_id: str, **options: Any) -> Policy:
-    """Build the teacher: ``scripted`` (the bot the game declares) or any policy spec."""
+    """Build the teacher: ``scripted[:OPTIONS]`` (the bot the game declares) or any policy spec."""
     from vzgym.agents.spec import make_policy
     from vzgym.registration import get_registry
 
-    if spec == "scripted" and get_registry().spec(env_id).scripted_policy is None:
+    is_bot = spec.partition(":")[0] == "scripted"
+    if is_bot and get_registry().spec(env_id).scripted_policy is None:
         raise ValueError(
             f"env {env_id!r} declares no scripted bot to imitate; pass --teacher "
             "(e.g. openai:URL#model or hf:PATH)"

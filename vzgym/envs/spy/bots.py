@@ -110,13 +110,31 @@ class ScriptedSpyPolicy(SpyBot):
         seed: mixes into every choice (same seed and observation, same answer).
         imagined_objects: object count (int or inclusive range) of the scene a
             player who sees no scene graph imagines; the game's default range.
+        kinds: the fact kinds every player states (a subset of
+            :data:`vzgym.envs.clevr.FACT_KINDS`, a sequence or ``"a|b"``); ``None``
+            = all.  Every role obeys it alike (no tell).  ``kinds="object"`` in a
+            one-object scene makes each clue a function of the image ("there is a
+            red cube"), a teacher a small student can copy (``scripted:kinds=object``).
     """
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0, imagined_objects: int | tuple[int, int] = (3, 10)):
+    def __init__(
+        self,
+        seed: int = 0,
+        imagined_objects: int | tuple[int, int] = (3, 10),
+        kinds: str | Sequence[str] | None = None,
+    ):
         super().__init__(seed)
         self.imagined_objects = imagined_objects
+        from vzgym.envs.clevr import FACT_KINDS
+
+        if isinstance(kinds, str):
+            kinds = [k.strip() for k in kinds.split("|") if k.strip()]
+        self.kinds = tuple(FACT_KINDS) if kinds is None else tuple(kinds)
+        unknown = [k for k in self.kinds if k not in FACT_KINDS]
+        if unknown or not self.kinds:
+            raise ValueError(f"kinds must be a non-empty subset of {FACT_KINDS}, got {kinds!r}")
 
     def clue(self, obs: Observation) -> str:
         """Return a clue action: a fresh fact of the player's own (or imagined) image."""
@@ -127,7 +145,7 @@ class ScriptedSpyPolicy(SpyBot):
         from vzgym.envs.clevr import FACT_KINDS, fact_kind
 
         by_kind = {k: [c for c in fresh if fact_kind(c) == k] for k in FACT_KINDS}
-        kinds = [k for k in FACT_KINDS if by_kind[k]]
+        kinds = [k for k in self.kinds if by_kind[k]] or [k for k in FACT_KINDS if by_kind[k]]
         pool = by_kind[kinds[int(rng.integers(len(kinds)))]]
         clue = pool[int(rng.integers(len(pool)))]
         return f"{CLUE_REASON}\n\\boxed{{{clue}}}"
