@@ -477,3 +477,33 @@ def test_no_torch_import() -> None:
             "c.make_pair(np.random.default_rng(0)); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_zoom_shows_objects_larger_and_zoom_1_is_the_default() -> None:
+    a = sample_scene(np.random.default_rng(7), num_objects=1)
+    b = sample_scene(np.random.default_rng(7), num_objects=1, zoom=1.0)
+    assert a == b  # zoom 1 draws exactly the default scenes
+
+    def mean_width(zoom: float) -> float:
+        widths = []
+        for seed in range(12):
+            s = sample_scene(np.random.default_rng(seed), num_objects=1, zoom=zoom)
+            x0, _, x1, _ = object_bbox(s, 0)
+            assert 0 <= x0 < x1 <= s.width  # still in view
+            widths.append(x1 - x0)
+        return float(np.mean(widths))
+
+    assert mean_width(4.0) > 2.5 * mean_width(1.0)  # 131.8 vs 45.3 px when written
+    for bad in (0.5, 9, "2"):
+        with pytest.raises(ValueError, match="zoom"):
+            sample_scene(np.random.default_rng(0), zoom=bad)
+
+
+def test_spy_clevr_zoom_option_is_checked() -> None:
+    import vzgym
+
+    with pytest.raises(ValueError, match="zoom"):
+        vzgym.make("spy-clevr", zoom=0)
+    env = vzgym.make("spy-clevr", num_objects=1, num_changes=1, zoom=4)
+    obs, _ = env.reset(seed=1)
+    assert next(iter(obs.values())).private["scene"].camera["fov_deg"] < 20

@@ -153,3 +153,37 @@ def test_the_game_reports_clue_truth_and_invalid_clues():
     game = infos["player_1"]["game"]
     assert game["invalid_clue_rate"] == pytest.approx(1 / 3)
     assert game["civilian_clue_true_rate"] == 0.0 and game["spy_clue_true_rate"] == 0.0
+
+
+def test_kinds_option_restricts_every_role_to_one_fact_kind():
+    from vzgym.agents.spec import make_policy
+    from vzgym.envs.clevr import fact_kind
+
+    bot = make_policy("scripted:kinds=object", env_id="spy-clevr")
+    assert bot.kinds == ("object",)
+    env = vzgym.make("spy-clevr", num_objects=1, num_changes=1, clue_rounds=1, zoom=4)
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        while obs and next(iter(obs.values())).phase == "clue":
+            ((agent, o),) = obs.items()
+            text = bot.act(o)
+            clue = text.split("\\boxed{")[1].rstrip("}")
+            (only,) = o.private["scene"].objects  # the clue is a function of the own image
+            assert fact_kind(clue) == "object" and clue == f"there is a {only.color} {only.shape}"
+            obs, *_ = env.step({agent: text})
+        votes = [bot.act(o) for o in obs.values()]
+        obs, _, _, _, infos = env.step(dict(zip(obs, votes, strict=True)))
+        assert infos["player_1"]["game"]["vote_accuracy"] == 1.0  # the spy's clue is false
+
+
+def test_bot_options_are_checked():
+    from vzgym.agents.spec import bot_options, make_policy
+
+    assert bot_options("kinds=object|count,seed=3") == {"kinds": "object|count", "seed": 3}
+    assert make_policy("scripted:seed=3", env_id="spy-clevr").seed == 3
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        bot_options("kinds")
+    with pytest.raises(ValueError, match="does not take these options"):
+        make_policy("scripted:colour=red", env_id="spy-clevr")
+    with pytest.raises(ValueError, match="kinds must be"):
+        ScriptedSpyPolicy(kinds="colour")

@@ -65,6 +65,7 @@ def make_pair(
     edit_kind: str = "replace",
     width: int = 480,
     height: int = 320,
+    zoom: float = 1.0,
 ) -> ImagePair:
     """Sample a scene, edit it and render both versions.
 
@@ -78,7 +79,8 @@ def make_pair(
     objects after ``add`` ...), :class:`ValueError` is raised.  For ``add`` the upper
     bound is lowered to ``MAX_OBJECTS - num_changes``.  A scene that leaves no room
     for the edit (no free position, no replacement that keeps others visible) is
-    redrawn from the same RNG, up to :data:`MAX_SCENE_DRAWS` times.
+    redrawn from the same RNG, up to :data:`MAX_SCENE_DRAWS` times.  ``zoom``: see
+    :func:`~vzgym.envs.clevr.scene.sample_scene`.
     """
     if isinstance(num_objects, (int, np.integer)):
         lo = hi = int(num_objects)
@@ -99,7 +101,7 @@ def make_pair(
                 f"{MAX_OBJECTS - num_changes} objects, but num_objects={num_objects!r}"
             )
     for attempt in range(MAX_SCENE_DRAWS):
-        scene = sample_scene(rng, num_objects=(lo, hi), width=width, height=height)
+        scene = sample_scene(rng, num_objects=(lo, hi), width=width, height=height, zoom=zoom)
         try:
             modified, changes = edit_scene(scene, rng, kind=edit_kind, num_changes=num_changes)
             break

@@ -293,8 +293,12 @@ def relationships(scene: Scene, eps: float = RELATION_EPS) -> dict[str, list[lis
 
 
 # ---------------------------------------------------------------------- sampling
-def _sample_camera(rng: np.random.Generator) -> dict[str, Any]:
-    """Jittered CLEVR-like camera: in front of the scene, looking down at it."""
+def _sample_camera(rng: np.random.Generator, zoom: float = 1.0) -> dict[str, Any]:
+    """Jittered CLEVR-like camera: in front of the scene, looking down at it.
+
+    ``zoom`` narrows the field of view (``tan(fov/2)`` divided by it): objects look
+    ``zoom`` times larger.  The random draws do not depend on it.
+    """
     azimuth = -90.0 + float(rng.uniform(-12.0, 12.0))
     elevation = float(rng.uniform(30.0, 36.0))
     distance = float(rng.uniform(10.6, 11.6))
@@ -308,11 +312,16 @@ def _sample_camera(rng: np.random.Generator) -> dict[str, Any]:
     return {
         "location": loc,
         "look_at": look_at,
-        "fov_deg": FOV_DEG,
+        "fov_deg": FOV_DEG if zoom == 1.0 else _zoomed_fov(zoom),
         "azimuth_deg": azimuth,
         "elevation_deg": elevation,
         "distance": distance,
     }
+
+
+def _zoomed_fov(zoom: float) -> float:
+    """The field of view (degrees) that shows objects ``zoom`` times larger than FOV_DEG."""
+    return math.degrees(2.0 * math.atan(math.tan(math.radians(FOV_DEG) / 2.0) / zoom))
 
 
 def _sample_light(rng: np.random.Generator, camera: dict[str, Any]) -> dict[str, Any]:
@@ -502,6 +511,7 @@ def sample_scene(
     num_objects: tuple[int, int] | int = (3, 10),
     width: int = 480,
     height: int = 320,
+    zoom: float = 1.0,
 ) -> Scene:
     """Sample a random CLEVR-like scene.
 
@@ -510,6 +520,10 @@ def sample_scene(
         num_objects: an exact count or an inclusive ``(low, high)`` range.
         width: image width in pixels.
         height: image height in pixels.
+        zoom: ``>= 1``; the camera shows objects ``zoom`` times larger and objects are
+            placed on a ground area ``zoom`` times smaller (so they stay in view).
+            Made for scenes of few objects (a small student sees them); ``1`` draws
+            exactly the default scenes.
 
     Objects get ids ``0 .. n-1``; they do not overlap (bounding circles at least
     :data:`MIN_GAP` apart), lie inside the image and are mostly unoccluded.  If an
@@ -524,15 +538,19 @@ def sample_scene(
         raise ValueError(f"num_objects must be >= 1 and low <= high, got {num_objects!r}")
     if hi > 16:
         raise ValueError(f"at most 16 objects fit in a scene, got {num_objects!r}")
+    if not isinstance(zoom, (int, float)) or not 1.0 <= float(zoom) <= 8.0:
+        raise ValueError(f"zoom must be a number from 1 to 8, got {zoom!r}")
+    zoom = float(zoom)
     n = int(rng.integers(lo, hi + 1))
     for _ in range(MAX_SCENE_TRIES):
-        camera = _sample_camera(rng)
+        camera = _sample_camera(rng, zoom)
         light = _sample_light(rng, camera)
         scene = Scene(objects=[], camera=camera, light=light, width=width, height=height)
         ok = True
         for i in range(n):
             for _try in range(MAX_PLACE_TRIES):
                 cand = random_object(rng, i)
+                cand.x, cand.y = cand.x / zoom, cand.y / zoom
                 if placement_ok(scene, cand):
                     scene.objects.append(cand)
                     break

@@ -144,8 +144,17 @@ class ScriptedSpyPolicy(SpyBot):
         fresh = [c for c in candidates if c not in said] or candidates
         from vzgym.envs.clevr import FACT_KINDS, fact_kind
 
+        # Prefer a fresh fact of the allowed kinds, then a repeated one of them, and only
+        # when the image has none of those kinds at all, a fresh fact of any kind.
         by_kind = {k: [c for c in fresh if fact_kind(c) == k] for k in FACT_KINDS}
-        kinds = [k for k in self.kinds if by_kind[k]] or [k for k in FACT_KINDS if by_kind[k]]
+        kinds = [k for k in self.kinds if by_kind[k]]
+        if not kinds:
+            repeats = {k: [c for c in candidates if fact_kind(c) == k] for k in self.kinds}
+            if any(repeats.values()):
+                by_kind = repeats
+                kinds = [k for k in self.kinds if repeats[k]]
+            else:
+                kinds = [k for k in FACT_KINDS if by_kind[k]]
         pool = by_kind[kinds[int(rng.integers(len(kinds)))]]
         clue = pool[int(rng.integers(len(pool)))]
         return f"{CLUE_REASON}\n\\boxed{{{clue}}}"

@@ -18,6 +18,8 @@ class SpyClevrEnv(SpyEnv):
         edit_kind: one of ``replace`` (new shape and colour, same place; the default),
             ``attribute``, ``add``, ``remove``, ``move``.
         width, height: image size in pixels.
+        zoom: ``>= 1`` (up to 8): the camera shows objects ``zoom`` times larger, placed
+            on a ground area ``zoom`` times smaller; for scenes of few objects.
         **game: the rules' options, see :class:`vzgym.envs.spy.game.SpyEnv`.
     """
 
@@ -31,6 +33,7 @@ class SpyClevrEnv(SpyEnv):
         edit_kind: str = "replace",
         width: int = 480,
         height: int = 320,
+        zoom: float = 1.0,
         **game: Any,
     ):
         super().__init__(**game)
@@ -42,6 +45,9 @@ class SpyClevrEnv(SpyEnv):
         self.num_changes = num_changes
         self.edit_kind = edit_kind
         self.width, self.height = width, height
+        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 8:
+            raise ValueError(f"zoom must be a number from 1 to 8, got {zoom!r}")
+        self.zoom = float(zoom)
 
     def difference_note(self) -> str:
         """Tell the players what the edit does (kind and number of objects)."""
@@ -62,6 +68,7 @@ class SpyClevrEnv(SpyEnv):
             edit_kind=self.edit_kind,
             width=self.width,
             height=self.height,
+            zoom=self.zoom,
         )
         return PairSample(
             original=pair.original_image,
