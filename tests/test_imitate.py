@@ -148,3 +148,15 @@ def test_cli_imitates_a_plugin_game_and_plots(tmp_path):
     assert len(rows) == 2 and "eval/finished_rate" in rows[-1]
     plots = run_vzgym("plot", str(run), env=env).stdout
     assert "loss.png" in plots
+
+
+def test_cosine_schedule_warms_up_then_falls_to_a_tenth(tmp_path):
+    config = ImitateConfig(**TOY, steps=110, warmup_steps=10, lr=1e-3, lr_schedule="cosine")
+    trainer = ImitationTrainer(config, tmp_path / "run")
+    assert trainer._lr(0) == pytest.approx(1e-4)  # warm-up: (0 + 1) / 10 of lr
+    assert trainer._lr(10) == pytest.approx(1e-3)  # cosine starts at lr
+    assert trainer._lr(60) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))  # half way
+    assert trainer._lr(110) == pytest.approx(1e-4)  # ends at 10 %
+    with pytest.raises(ValueError, match="lr_schedule"):
+        ImitationTrainer(ImitateConfig(**TOY, lr_schedule="step"), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

@@ -603,6 +603,13 @@ def mm_zero_command(
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Turns per step.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default="constant",
+    show_default=True,
+    help="After warm-up: constant, or cosine down to 10% of --lr.",
+)
 @click.option("--eval-every", type=int, default=50, show_default=True)
 @click.option("--eval-games", type=int, default=16, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -625,6 +632,7 @@ def imitate_command(
     options: tuple[str, ...],
     batch_size: int,
     lr: float,
+    lr_schedule: str,
     eval_every: int,
     eval_games: int,
     seed: int,
@@ -649,6 +657,7 @@ def imitate_command(
         batch_size=batch_size,
         micro_batch_size=batch_size,
         lr=lr,
+        lr_schedule=lr_schedule,
         eval_every=eval_every,
         eval_games=eval_games,
         seed=seed,

@@ -88,7 +88,9 @@ def _scripted(rest: str, *, env_id: str | None = None, **options: Any) -> Policy
     except TypeError as exc:
         if not extra:
             raise
-        raise ValueError(f"scripted:{rest}: the {env_id} bot does not take these options ({exc})") from exc
+        raise ValueError(
+            f"scripted:{rest}: the {env_id} bot does not take these options ({exc})"
+        ) from exc
     if policy is None:
         raise ValueError(f"env {env_id!r} has no scripted policy")
     return policy

@@ -47,6 +47,9 @@ from vzgym.trainers.imitate_data import TRAIN_SEED_STRIDE, TeacherStream, Turn, 
 from vzgym.trainers.imitate_eval import evaluate
 from vzgym.trainers.metrics import MetricsLogger
 
+#: Learning-rate schedules after warm-up.
+LR_SCHEDULES = ("constant", "cosine")
+
 #: Config fields a resumed run may change; anything else must match the saved run.
 RESUME_MAY_CHANGE = ("steps", "eval_every", "eval_games", "eval_blank_images", "progress")
 
@@ -62,6 +65,8 @@ class ImitateConfig:
         steps / batch_size / micro_batch_size: optimizer steps, teacher turns per step,
             turns per forward pass.
         lr / weight_decay / max_grad_norm / warmup_steps: AdamW and clipping.
+        lr_schedule: ``constant`` (after warm-up) or ``cosine`` (down to 10 % of
+            ``lr`` at the last step: late held-out evaluations stop swinging).
         max_answer_tokens: teacher answers are cut to this many tokens.
         eval_every / eval_games / eval_max_new_tokens: held-out evaluation.
         eval_blank_images: also evaluate with every image blanked (the vision
@@ -81,6 +86,7 @@ class ImitateConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     warmup_steps: int = 10
+    lr_schedule: str = "constant"
     max_answer_tokens: int = 96
     eval_every: int = 50
     eval_games: int = 16
@@ -116,6 +122,10 @@ class ImitationTrainer:
         self.config = config
         self.run_dir = Path(run_dir)
         check_env_options(config.env_id, config.env_options)
+        if config.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {config.lr_schedule!r}"
+            )
         for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "eval_games"):
             if int(getattr(config, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(config, name)!r}")
@@ -202,8 +212,14 @@ class ImitationTrainer:
         return list(ids[:cap]) if len(ids) >= cap else [*ids, self.end_id]
 
     def _lr(self, step: int) -> float:
-        warm = self.config.warmup_steps
-        return self.config.lr * min(1.0, (step + 1) / warm) if warm > 0 else self.config.lr
+        warm, lr = self.config.warmup_steps, self.config.lr
+        if warm > 0 and step < warm:
+            return lr * (step + 1) / warm
+        if self.config.lr_schedule == "cosine":
+            span = max(1, self.config.steps - warm)
+            done = min(1.0, (step - max(warm, 0)) / span)
+            return lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * done)))
+        return lr
 
     def update(self, step: int, turns: list[Turn]) -> dict[str, float]:
         """One optimizer step on ``turns``; returns loss and token counts."""
