@@ -1,8 +1,9 @@
-"""Does a model see?  Spy-clevr figures of a policy on held-out seeds, with and without images.
+"""Does a model see, and does self-play improve it?  Spy-clevr figures on held-out seeds.
 
-For each policy given (``scripted`` = the game's bots, ``tiny`` = the random tiny model,
-``hf:DIR`` = e.g. the ``best/`` folder of a ``vzgym imitate`` run) it plays ``--games``
-held-out games in every seat (greedy) and prints, each with its 95 % Wilson interval:
+Part 1, seeing.  For each policy given (``scripted`` = the game's bots, ``tiny`` = the
+random tiny model, ``hf:DIR`` = e.g. the committed warm start ``hf:models/tiny-spy-clevr``
+or the ``best/`` folder of a ``vzgym imitate`` run) it plays ``--games`` held-out games in
+every seat (greedy) and prints, each with its 95 % Wilson interval:
 
 * well-formed: share of clues and votes that parse;
 * civilian clues true of the image (exact facts of the civilians' scene);
@@ -15,12 +16,17 @@ blanking does not come from the image.  ``--imitate-steps N`` first runs
 ``vzgym imitate`` with that budget (``--train-seeds`` seeds) and evaluates each
 run's best model, reporting the spread over training seeds.
 
-    python benchmarks/bench_learning.py --policy scripted --policy tiny --games 100
-    python benchmarks/bench_learning.py --imitate-steps 600 --train-seeds 0 1 2
-    python benchmarks/bench_learning.py --policy hf:RUN/best -o num_objects=1 -o num_changes=1
+Part 2, self-play (``--selfplay-steps N``): for each training seed, ``vzgym train``
+(GRPO self-play, the local trainer) from ``--warm-start`` for N steps, then ``vzgym eval``
+of the trained model against the warm start on held-out seeds, both seatings, and
+prints ``win rate vs start: X % [lo, hi]`` per seed and pooled, with the trained
+model's game figures next to the start's.
 
-Not measured here yet (issue 14, items 4-5): self-play GRPO from the warm start
-(win rate vs the start) and the SVG world iterations.
+    python benchmarks/bench_learning.py --policy scripted --policy tiny --games 100
+    python benchmarks/bench_learning.py --imitate-steps 4000 --train-seeds 0 1 2
+    python benchmarks/bench_learning.py --policy hf:models/tiny-spy-clevr --selfplay-steps 150
+
+The SVG world (issue 14, item 4) is not measured here yet.
 """
 
 from __future__ import annotations
@@ -35,8 +41,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-#: The easier but real spy-clevr configuration (documented options only).
-EASY = {"num_objects": 3, "num_changes": 2, "clue_rounds": 1, "width": 112, "height": 112}
+#: The easier but real spy-clevr configuration (documented options only): one object, seen
+#: four times larger, replaced in the spy's image; one clue round; a 112 px render.  The
+#: committed warm start (models/tiny-spy-clevr) was imitated on it.
+EASY = {"num_objects": 1, "num_changes": 1, "clue_rounds": 1, "width": 112, "height": 112,
+        "zoom": 4}  # fmt: skip
+
+#: The teacher of the warm start: bots stating one fact kind (every role alike), whose votes
+#: judge each other seat in turn.
+TEACHER = "scripted:kinds=object,votes=verdicts"
 
 
 def _counts(episodes: list) -> dict[str, list[int]]:
@@ -98,18 +111,80 @@ def report(name: str, counts: dict[str, list[int]], players: int) -> None:
         print(f"  {name:32s} {label:34s} {fmt_share(k, n) if n else 'n/a'}{extra}", flush=True)
 
 
+def _vzgym() -> str:
+    return str(Path(sys.executable).parent / "vzgym")
+
+
+def _options(options: dict) -> list[str]:
+    return [arg for k, v in options.items() for arg in ("-o", f"{k}={json.dumps(v)}")]
+
+
 def imitate(steps: int, seed: int, out: Path, options: dict) -> Path:
     """Run ``vzgym imitate`` (resumable) and return its best model folder."""
-    cmd = [str(Path(sys.executable).parent / "vzgym"), "imitate", "--env", "spy-clevr", "--steps",
+    cmd = [_vzgym(), "imitate", "--env", "spy-clevr", "--teacher", TEACHER, "--steps",
            str(steps), "--seed", str(seed), "--run-dir", str(out), "--no-progress",
-           "--eval-every", str(max(1, steps // 6))]  # fmt: skip
-    for k, v in options.items():
-        cmd += ["-o", f"{k}={json.dumps(v)}"]
+           "--lr-schedule", "cosine", "--eval-every", str(max(1, steps // 8)),
+           "--eval-games", "32", *_options(options)]  # fmt: skip
     if (out / "imitate.json").exists():
         cmd.append("--resume")
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return out / "best"
+
+
+def selfplay(warm: str, steps: int, seed: int, out: Path, options: dict) -> Path:
+    """GRPO self-play from ``warm`` with ``vzgym train`` (resumable); returns the run dir."""
+    cmd = [_vzgym(), "train", "--env", "spy-clevr", "--model", warm, "--steps", str(steps),
+           "--run-dir", str(out), "--set", f"trainer.seed={seed}", "--set",
+           "logging.progress=false", *_options(options)]  # fmt: skip
+    if (out / "config.toml").exists():
+        cmd.append("--resume")
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return out
+
+
+def win_rate(policy: str, warm: str, games: int, options: dict, out: Path) -> dict:
+    """``vzgym eval`` of ``policy`` against the warm start (resumable); its summary."""
+    cmd = [_vzgym(), "eval", "--env", "spy-clevr", "--policy", policy, "--vs", warm,
+           "--games", str(games), "--temperature", "0", "--out", str(out), "--json",
+           *_options(options)]  # fmt: skip
+    if (out / "summary.json").exists() or (out / "games").exists():
+        cmd.append("--resume")
+    print("$", " ".join(cmd), flush=True)
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def report_selfplay(summaries: list[dict]) -> None:
+    """Per seed and pooled: ``win rate vs start: X % [lo, hi]`` and the game figures."""
+    from vzgym.core.intervals import mean_interval, wilson_interval
+
+    wins = n = 0.0
+    rates = []
+    for seed, summary in summaries:
+        r = summary["a_vs_b"]
+        wins, n = wins + r["wins"] + 0.5 * r["draws"], n + r["games"]
+        rates.append(r["win_rate"])
+        stats = summary["game_stats"]
+        roles = ", ".join(
+            f"as {role} {v['win_rate']:.2f}" for role, v in sorted(summary["by_role"].items())
+        )
+        print(
+            f"  seed {seed}: win rate vs start: {100 * r['win_rate']:.1f} % "
+            f"[{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}] over {r['games']} games "
+            f"({roles}); games of trained vs start: vote accuracy "
+            f"{stats.get('vote_accuracy', float('nan')):.3f}, invalid clues "
+            f"{stats.get('invalid_clue_rate', float('nan')):.3f}, invalid votes "
+            f"{stats.get('invalid_vote_rate', float('nan')):.3f}",
+            flush=True,
+        )
+    lo, hi = wilson_interval(wins, int(n))
+    print(f"win rate vs start: {100 * wins / n:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}] "
+          f"(pooled over {len(summaries)} training seed(s), {int(n)} games)")  # fmt: skip
+    if len(rates) > 1:
+        mean, lo, hi = mean_interval(rates)
+        print(f"  over training seeds: mean {mean:.3f} [{lo:.3f}, {hi:.3f}] (t-interval)")
 
 
 def main() -> None:
@@ -123,6 +198,9 @@ def main() -> None:
     parser.add_argument("--imitate-steps", type=int, default=0)
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", default="runs/bench-learning")
+    parser.add_argument("--selfplay-steps", type=int, default=0)
+    parser.add_argument("--warm-start", default="hf:models/tiny-spy-clevr")
+    parser.add_argument("--eval-games", type=int, default=200, help="games per win-rate eval")
     args = parser.parse_args()
     from vzgym.agents.spec import make_policy
     from vzgym.core.intervals import mean_interval
@@ -133,7 +211,7 @@ def main() -> None:
         options[key] = json.loads(value)
     players = int(options.get("num_players", 4))
     print(f"spy-clevr {options or 'defaults'}, {args.games} held-out games per figure")
-    specs = list(args.policy) or ["scripted", "tiny"]
+    specs = list(args.policy) or (["scripted", "tiny"] if not args.selfplay_steps else [])
     for seed in args.train_seeds if args.imitate_steps else []:
         best = imitate(args.imitate_steps, seed, Path(args.runs) / f"seed{seed}", options)
         specs.append(f"hf:{best}")
@@ -151,6 +229,17 @@ def main() -> None:
             vals = [per_spec[n][key][0] / max(per_spec[n][key][1], 1) for n in trained]
             mean, lo, hi = mean_interval(vals)
             print(f"  over {len(vals)} training seeds: {key} {mean:.3f} [{lo:.3f}, {hi:.3f}]")
+
+    if args.selfplay_steps:
+        warm = args.warm_start
+        print(f"self-play GRPO from {warm}: {args.selfplay_steps} steps per training seed")
+        summaries = []
+        for seed in args.train_seeds:
+            run = selfplay(warm, args.selfplay_steps, seed, Path(args.runs) / f"selfplay{seed}",
+                           options)  # fmt: skip
+            out = Path(args.runs) / f"eval-selfplay{seed}"
+            summaries.append((seed, win_rate(str(run), warm, args.eval_games, options, out)))
+        report_selfplay(summaries)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,21 @@ def test_bot_options_are_checked():
         make_policy("scripted:colour=red", env_id="spy-clevr")
     with pytest.raises(ValueError, match="kinds must be"):
         ScriptedSpyPolicy(kinds="colour")
+
+
+def test_verdict_votes_judge_every_other_seat_then_name_the_false_one():
+    bot = ScriptedSpyPolicy(kinds="object", votes="verdicts")
+    env = vzgym.make("spy-clevr", num_objects=1, num_changes=1, clue_rounds=1, zoom=4)
+    obs, _ = env.reset(seed=2)
+    while obs and next(iter(obs.values())).phase == "clue":
+        obs, *_ = env.step({a: bot.act(o) for a, o in obs.items()})
+    spy = env.spy_seat
+    for o in obs.values():
+        me = o.extra["seat"]
+        others = [s for s in range(1, 5) if s != me]
+        verdicts = " ".join(f"Player {s}: {'false' if s == spy else 'true'}." for s in others)
+        assert bot.act(o) == f"{verdicts}\n\\boxed{{{spy}}}"
+    brief = ScriptedSpyPolicy(kinds="object").act(next(iter(obs.values())))
+    assert brief.endswith(f"\\boxed{{{spy}}}") and "true." not in brief
+    with pytest.raises(ValueError, match="votes must be"):
+        ScriptedSpyPolicy(votes="long")

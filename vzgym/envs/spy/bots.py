@@ -42,6 +42,9 @@ from vzgym.core.observation import Observation
 from vzgym.core.policy import Completion, Policy, SamplingParams
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
+#: How a bot's vote explains itself (see :class:`ScriptedSpyPolicy`).
+VOTE_STYLES = ("brief", "verdicts")
+
 #: The reasoning line every clue carries (the same for every role: no tell).
 CLUE_REASON = "I describe something that is in my image."
 
@@ -115,6 +118,10 @@ class ScriptedSpyPolicy(SpyBot):
             = all.  Every role obeys it alike (no tell).  ``kinds="object"`` in a
             one-object scene makes each clue a function of the image ("there is a
             red cube"), a teacher a small student can copy (``scripted:kinds=object``).
+        votes: ``"brief"`` (one line naming the seat) or ``"verdicts"``: the reasoning
+            first judges every other seat in seat order ("Player 1: true." / "Player 3:
+            false."), then names the one judged false: a vote a small student can
+            learn step by step, each step the same check of one clue against its image.
     """
 
     name = "scripted"
@@ -124,9 +131,13 @@ class ScriptedSpyPolicy(SpyBot):
         seed: int = 0,
         imagined_objects: int | tuple[int, int] = (3, 10),
         kinds: str | Sequence[str] | None = None,
+        votes: str = "brief",
     ):
         super().__init__(seed)
         self.imagined_objects = imagined_objects
+        if votes not in VOTE_STYLES:
+            raise ValueError(f"votes must be one of {VOTE_STYLES}, got {votes!r}")
+        self.votes = votes
         from vzgym.envs.clevr import FACT_KINDS
 
         if isinstance(kinds, str):
@@ -175,6 +186,13 @@ class ScriptedSpyPolicy(SpyBot):
             return "Nobody has spoken.\n\\boxed{N/A}"
         top = max(suspicion.values())
         leaders = [s for s, v in suspicion.items() if v == top]
+        if self.votes == "verdicts":
+            reason = " ".join(
+                f"Player {seat}: {'false' if bad else 'true'}."
+                for seat, bad in sorted(suspicion.items())
+            )
+            pick = leaders[0] if top > 0 and len(leaders) == 1 else "N/A"
+            return f"{reason}\n\\boxed{{{pick}}}"
         if top == 0 or len(leaders) > 1:
             return "No single player said something false about my image.\n\\boxed{N/A}"
         return (
