@@ -701,11 +701,20 @@ def model_group() -> None:
 @model_group.command("init-tiny")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
-def init_tiny_command(out_dir: str, seed: int) -> None:
-    """Build the built-in tiny Qwen2.5-VL (random weights; a pipeline model, not a capable one)."""
+@click.option("--layers", type=int, default=None, help="Text layers (default 2).")
+@click.option("--heads", type=int, default=None, help="Attention heads of size 64 (default 1).")
+def init_tiny_command(out_dir: str, seed: int, layers: int | None, heads: int | None) -> None:
+    """Build the built-in tiny Qwen2.5-VL (random weights; a pipeline model, not a capable one).
+
+    ``--layers`` / ``--heads`` build a larger model of the same family (e.g. a student
+    for ``vzgym imitate``).
+    """
     from vzgym.agents.tiny_model import build_tiny_model
 
-    path = build_tiny_model(out_dir, seed=seed)
+    try:
+        path = build_tiny_model(out_dir, seed=seed, layers=layers, heads=heads)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"tiny model written to {path}")
 
 

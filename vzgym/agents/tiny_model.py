@@ -389,12 +389,37 @@ def _check_version(version: int) -> int:
     return version
 
 
-def _tiny_config(tokenizer: Any, version: int = TINY_MODEL_VERSION) -> Any:
+def _scaled(layers: int | None, heads: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Text and vision config changes of a larger tiny model (heads of size 64 kept)."""
+    text: dict[str, Any] = {}
+    vision: dict[str, Any] = {}
+    if layers is not None:
+        if not isinstance(layers, int) or not 1 <= layers <= 12:
+            raise ValueError(f"layers must be an int from 1 to 12, got {layers!r}")
+        text["num_hidden_layers"] = layers
+    if heads is not None:
+        if not isinstance(heads, int) or not 1 <= heads <= 8:
+            raise ValueError(f"heads must be an int from 1 to 8, got {heads!r}")
+        hidden = 64 * heads
+        text.update(hidden_size=hidden, intermediate_size=2 * hidden,
+                    num_attention_heads=heads, num_key_value_heads=heads)  # fmt: skip
+        vision["out_hidden_size"] = hidden
+    return text, vision
+
+
+def _tiny_config(
+    tokenizer: Any,
+    version: int = TINY_MODEL_VERSION,
+    layers: int | None = None,
+    heads: int | None = None,
+) -> Any:
     from transformers import Qwen2_5_VLConfig
 
     token_ids = tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
     ids = dict(zip(SPECIAL_TOKENS, token_ids, strict=True))
     text = {**_TEXT_CONFIG, **_OLD_TEXT_CONFIGS.get(_check_version(version), {})}
+    text_scaled, vision_scaled = _scaled(layers, heads)
+    text.update(text_scaled)
     text.update(
         vocab_size=len(tokenizer),
         bos_token_id=ids["<|endoftext|>"],
@@ -403,7 +428,7 @@ def _tiny_config(tokenizer: Any, version: int = TINY_MODEL_VERSION) -> Any:
     )
     return Qwen2_5_VLConfig(
         text_config=text,
-        vision_config=dict(_VISION_CONFIG),
+        vision_config={**_VISION_CONFIG, **vision_scaled},
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
@@ -435,15 +460,24 @@ def _sentence_end_mask(tokenizer: Any) -> list[float]:
     return mask
 
 
-def build_model(tokenizer: Any, *, seed: int = 0, version: int = TINY_MODEL_VERSION) -> Any:
+def build_model(
+    tokenizer: Any,
+    *,
+    seed: int = 0,
+    version: int = TINY_MODEL_VERSION,
+    layers: int | None = None,
+    heads: int | None = None,
+) -> Any:
     """Build the tiny ``Qwen2_5_VLForConditionalGeneration`` with deterministic random weights.
 
-    ``version`` picks the shape (see :data:`TINY_MODEL_VERSIONS`).
+    ``version`` picks the shape (see :data:`TINY_MODEL_VERSIONS`); ``layers`` and
+    ``heads`` make a larger model of the same family (text hidden size ``64 * heads``,
+    heads of size 64 as vLLM's CPU attention needs).
     """
     import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
 
-    config = _tiny_config(tokenizer, version)
+    config = _tiny_config(tokenizer, version, layers, heads)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(config)
@@ -494,7 +528,12 @@ def _quiet_progress() -> Iterator[None]:
 
 
 def build_tiny_model(
-    out_dir: str | Path, *, seed: int = 0, version: int = TINY_MODEL_VERSION
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    version: int = TINY_MODEL_VERSION,
+    layers: int | None = None,
+    heads: int | None = None,
 ) -> Path:
     """Build the tiny Qwen2.5-VL model and its processor into ``out_dir``; return the path.
 
@@ -504,13 +543,14 @@ def build_tiny_model(
     last).  The output is a pure function of ``seed`` and the installed library
     versions: building twice, on any machine, gives byte-identical files.
     Existing files in ``out_dir`` are overwritten.  ``version`` builds an older
-    shape (``2``: the pre-vLLM model with attention heads of size 16).
+    shape (``2``: the pre-vLLM model with attention heads of size 16); ``layers`` /
+    ``heads`` a larger model (see :func:`build_model`).
     """
     _check_version(version)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     processor = build_processor()
-    model = build_model(processor.tokenizer, seed=seed, version=version)
+    model = build_model(processor.tokenizer, seed=seed, version=version, layers=layers, heads=heads)
     with _quiet_progress():
         model.save_pretrained(out, safe_serialization=True)
         processor.save_pretrained(out)
@@ -520,6 +560,8 @@ def build_tiny_model(
         "tiny_model_version": version,
         "seed": seed,
         "num_parameters": n_params,
+        **({"layers": layers} if layers is not None else {}),
+        **({"heads": heads} if heads is not None else {}),
     }
     (out / _MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return out
