@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,28 @@ def test_checkpoints_name_the_tiny_version_they_were_made_from(tmp_path):
     assert base_model_spec("tiny", adapter) == "tiny:v2"
     assert base_model_spec("hf:/models/x", adapter) == "hf:/models/x"
     assert tiny_version_of(tmp_path) is None
+
+
+def test_a_larger_student_of_the_same_family(tmp_path: Path) -> None:
+    from conftest import run_vzgym
+
+    from vzgym.agents.hf_policy import HFPolicy
+    from vzgym.core.observation import Observation, text_message
+    from vzgym.core.policy import SamplingParams
+
+    out = tmp_path / "big"
+    run_vzgym("model", "init-tiny", str(out), "--layers", "3", "--heads", "2")
+    marker = json.loads((out / "vzgym_tiny_model.json").read_text())
+    text = json.loads((out / "config.json").read_text())["text_config"]
+    assert (marker["layers"], marker["heads"]) == (3, 2)
+    assert (text["num_hidden_layers"], text["hidden_size"], text["num_attention_heads"]) == (
+        3, 128, 2)  # fmt: skip
+    assert text["hidden_size"] // text["num_attention_heads"] == 64  # vLLM's head size
+    policy = HFPolicy(str(out))
+    msg = text_message("user", Image.new("RGB", (56, 56), "red"), "Say something.")
+    obs = Observation("player_1", "player", "clue", 1, [msg])
+    (completion,) = policy.generate([obs], SamplingParams(max_new_tokens=4, seed=0))[0]
+    assert completion.token_ids and completion.finish_reason in ("stop", "length")
+    bad = run_vzgym("model", "init-tiny", str(tmp_path / "bad"), "--heads", "9", check=False)
+    assert bad.returncode != 0 and "Error: heads must be" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -547,6 +547,7 @@ def build_tiny_model(
     ``heads`` a larger model (see :func:`build_model`).
     """
     _check_version(version)
+    _scaled(layers, heads)  # a bad shape fails before anything is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     processor = build_processor()
