@@ -63,11 +63,17 @@ test: venv sysdeps vllm-venv
 	$(MAKE) test-vllm
 	VZGYM_REQUIRE_VLLM=1 VZGYM_VLLM_PYTHON=$(CURDIR)/$(VLLM_PY) $(PY) -m pytest -q --ignore=tests/vllm
 
+# The main job: self-play GRPO on spy-clevr from the committed warm start (models/README.md),
+# then the trained model against that start on 100 held-out games, plots and the HTML view.
+DEMO_ENV := -o num_objects=1 -o num_changes=1 -o clue_rounds=1 -o width=112 -o height=112 -o zoom=4
+
 demo: venv
 	$(VENV)/bin/vzgym envs
 	$(VENV)/bin/vzgym play --env spy-clevr --bots-only --seed 0 --image-dir runs/demo-images
-	rm -rf runs/demo
-	$(VENV)/bin/vzgym train --env spy-clevr --run-dir runs/demo --set logging.progress=false
+	rm -rf runs/demo runs/demo-eval
+	$(VENV)/bin/vzgym train --config examples/demo.toml --run-dir runs/demo
+	$(VENV)/bin/vzgym eval --env spy-clevr $(DEMO_ENV) --policy runs/demo \
+	  --vs hf:models/tiny-spy-clevr --games 100 --out runs/demo-eval
 	$(VENV)/bin/vzgym plot runs/demo
 	$(VENV)/bin/vzgym view runs/demo
 

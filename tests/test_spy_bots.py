@@ -201,6 +201,15 @@ def test_verdict_votes_judge_every_other_seat_then_name_the_false_one():
         others = [s for s in range(1, 5) if s != me]
         verdicts = " ".join(f"Player {s}: {'false' if s == spy else 'true'}." for s in others)
         assert bot.act(o) == f"{verdicts}\n\\boxed{{{spy}}}"
+    restate = ScriptedSpyPolicy(kinds="object", votes="restate")
+    voter = next(iter(obs.values()))
+    clues = {seat: clue for rnd in voter.private["public_log"] for seat, clue in rnd}
+    me = voter.extra["seat"]
+    lines = " ".join(
+        f"Player {s} said {clues[s]}: {'false' if s == spy else 'true'}."
+        for s in range(1, 5) if s != me
+    )  # fmt: skip
+    assert restate.act(voter) == f"{lines}\n\\boxed{{{spy}}}"
     brief = ScriptedSpyPolicy(kinds="object").act(next(iter(obs.values())))
     assert brief.endswith(f"\\boxed{{{spy}}}") and "true." not in brief
     with pytest.raises(ValueError, match="votes must be"):

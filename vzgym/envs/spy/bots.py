@@ -43,7 +43,7 @@ from vzgym.core.policy import Completion, Policy, SamplingParams
 from vzgym.envs.spy.prompts import NO_VALID_CLUE
 
 #: How a bot's vote explains itself (see :class:`ScriptedSpyPolicy`).
-VOTE_STYLES = ("brief", "verdicts")
+VOTE_STYLES = ("brief", "verdicts", "restate")
 
 #: The reasoning line every clue carries (the same for every role: no tell).
 CLUE_REASON = "I describe something that is in my image."
@@ -118,10 +118,11 @@ class ScriptedSpyPolicy(SpyBot):
             = all.  Every role obeys it alike (no tell).  ``kinds="object"`` in a
             one-object scene makes each clue a function of the image ("there is a
             red cube"), a teacher a small student can copy (``scripted:kinds=object``).
-        votes: ``"brief"`` (one line naming the seat) or ``"verdicts"``: the reasoning
+        votes: ``"brief"`` (one line naming the seat), ``"verdicts"``: the reasoning
             first judges every other seat in seat order ("Player 1: true." / "Player 3:
-            false."), then names the one judged false: a vote a small student can
-            learn step by step, each step the same check of one clue against its image.
+            false."), then names the one judged false, or ``"restate"``: the same with
+            each seat's clue copied next to its verdict ("Player 1 said there is a red
+            cube: true.").  Both make a vote a small student can learn step by step.
     """
 
     name = "scripted"
@@ -177,18 +178,22 @@ class ScriptedSpyPolicy(SpyBot):
         if not own:
             return "I have nothing to compare with.\n\\boxed{N/A}"
         suspicion: dict[int, int] = {}
+        said: dict[int, list[str]] = {}
         for rnd in obs.private.get("public_log", []):
             for seat, clue in rnd:
                 if seat != me:
                     bad = clue == NO_VALID_CLUE or clue not in own
                     suspicion[seat] = suspicion.get(seat, 0) + int(bad)
+                    said.setdefault(seat, []).append(clue)
         if not suspicion:
             return "Nobody has spoken.\n\\boxed{N/A}"
         top = max(suspicion.values())
         leaders = [s for s, v in suspicion.items() if v == top]
-        if self.votes == "verdicts":
+        if self.votes in ("verdicts", "restate"):
             reason = " ".join(
-                f"Player {seat}: {'false' if bad else 'true'}."
+                f"Player {seat}"
+                + (f" said {'; '.join(said[seat])}" if self.votes == "restate" else "")
+                + f": {'false' if bad else 'true'}."
                 for seat, bad in sorted(suspicion.items())
             )
             pick = leaders[0] if top > 0 and len(leaders) == 1 else "N/A"
