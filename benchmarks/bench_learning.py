@@ -17,7 +17,8 @@ blanking does not come from the image.  ``--imitate-steps N`` first runs
 run's best model, reporting the spread over training seeds.
 
 Part 2, self-play (``--selfplay-steps N``): for each training seed, ``vzgym train``
-(GRPO self-play, the local trainer) from ``--warm-start`` for N steps, then ``vzgym eval``
+(GRPO self-play, the local trainer, with ``examples/demo.toml``'s settings) from
+``--warm-start`` for N steps, then ``vzgym eval``
 of the trained model against the warm start on held-out seeds, both seatings, and
 prints ``win rate vs start: X % [lo, hi]`` per seed and pooled, with the trained
 model's game figures next to the start's.
@@ -134,9 +135,10 @@ def imitate(steps: int, seed: int, out: Path, options: dict) -> Path:
 
 def selfplay(warm: str, steps: int, seed: int, out: Path, options: dict) -> Path:
     """GRPO self-play from ``warm`` with ``vzgym train`` (resumable); returns the run dir."""
-    cmd = [_vzgym(), "train", "--env", "spy-clevr", "--model", warm, "--steps", str(steps),
-           "--run-dir", str(out), "--set", f"trainer.seed={seed}", "--set",
-           "logging.progress=false", *_options(options)]  # fmt: skip
+    cmd = [_vzgym(), "train", "--config", str(ROOT / "examples" / "demo.toml"), "--model", warm,
+           "--steps", str(steps), "--run-dir", str(out), "--set", f"trainer.seed={seed}",
+           "--set", "trainer.eval_every=0", "--set", "logging.progress=false",
+           *_options(options)]  # fmt: skip
     if (out / "config.toml").exists():
         cmd.append("--resume")
     print("$", " ".join(cmd), flush=True)
