@@ -1,0 +1,60 @@
+"""The committed warm start (models/tiny-spy-clevr) and the demo config that trains from it.
+
+Greedy play on fixed held-out seeds is deterministic, so these figures are exact for a
+given torch/transformers; the thresholds sit well inside the 100-game figures of
+models/README.md (clue truth 0.30 vs 0.06 blanked, vote accuracy 0.50 vs 0.29).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_vzgym
+
+from vzgym.agents.hf_policy import HFPolicy
+from vzgym.trainers.imitate_data import EVAL_SEED_BASE
+from vzgym.trainers.imitate_eval import evaluate
+
+WARM = ROOT / "models" / "tiny-spy-clevr"
+EASY = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=4)
+
+
+def test_the_warm_start_is_small_and_of_the_tiny_family():
+    size = sum(f.stat().st_size for f in WARM.iterdir())
+    assert size < 25 * 2**20
+    text = json.loads((WARM / "config.json").read_text())["text_config"]
+    assert (text["hidden_size"], text["num_hidden_layers"], text["num_attention_heads"]) == (
+        64, 2, 1)  # fmt: skip
+    assert "restate" in (WARM / "imitate-stage2.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, dict[str, float]]:
+    policy = HFPolicy(str(WARM), device="cpu")
+    seed = EVAL_SEED_BASE + 700_000  # games neither imitation nor the benchmark used
+    return {
+        blank: evaluate(policy, "spy-clevr", EASY, games=24, max_new_tokens=128,
+                        blank_images=blank == "blank", seed_base=seed)  # fmt: skip
+        for blank in ("real", "blank")
+    }
+
+
+def test_the_warm_start_plays_well_formed(figures):
+    for fig in figures.values():
+        assert fig["game/invalid_clue_rate"] == 0.0
+        assert fig["game/invalid_vote_rate"] <= 0.05
+
+
+def test_its_skills_need_the_image(figures):
+    real, blank = figures["real"], figures["blank"]
+    assert real["game/civilian_clue_true_rate"] >= blank["game/civilian_clue_true_rate"] + 0.1
+    assert blank["game/civilian_clue_true_rate"] <= 0.15  # about chance (1/24)
+    assert real["game/vote_accuracy"] >= blank["game/vote_accuracy"] + 0.05
+
+
+def test_the_demo_config_trains_from_the_warm_start(tmp_path: Path):
+    printed = run_vzgym("train", "--config", str(ROOT / "examples" / "demo.toml"),
+                        "--print-config").stdout  # fmt: skip
+    assert 'model = "models/tiny-spy-clevr"' in printed and "zoom = 4" in printed
