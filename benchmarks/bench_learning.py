@@ -138,12 +138,16 @@ def imitate(steps: int, seed: int, out: Path, options: dict) -> Path:
     return out / "best"
 
 
-def selfplay(warm: str, steps: int, seed: int, out: Path, options: dict) -> Path:
+def selfplay(
+    warm: str, steps: int, seed: int, out: Path, options: dict, overrides: list[str]
+) -> Path:
     """GRPO self-play from ``warm`` with ``vzgym train`` (resumable); returns the run dir."""
     cmd = [_vzgym(), "train", "--config", str(ROOT / "examples" / "demo.toml"), "--model", warm,
            "--steps", str(steps), "--run-dir", str(out), "--set", f"trainer.seed={seed}",
            "--set", "trainer.eval_every=0", "--set", "logging.progress=false",
            *_options(options)]  # fmt: skip
+    for item in overrides:
+        cmd += ["--set", item]
     if (out / "config.toml").exists():
         cmd.append("--resume")
     print("$", " ".join(cmd), flush=True)
@@ -161,6 +165,31 @@ def win_rate(policy: str, warm: str, games: int, options: dict, out: Path) -> di
     print("$", " ".join(cmd), flush=True)
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
+
+
+def group_signal(run: Path) -> dict[str, list[float]]:
+    """Per stage: the share of GRPO groups whose rewards were all equal (no gradient), and
+    the mean reward spread (std) within a group, over the run's trained turns.
+
+    A group is one seat's turn in the ``group_size`` copies of a game (same prompt).
+    """
+    import statistics
+
+    import pyarrow.parquet as pq
+
+    spread: dict[str, list[float]] = {}
+    for path in sorted(run.glob("rollouts/step_*/trajectories/*.parquet")):
+        rows = pq.read_table(path, columns=["group_id", "turn", "agent", "phase", "trainable",
+                                            "reward"]).to_pylist()  # fmt: skip
+        groups: dict[tuple, list[float]] = {}
+        for r in rows:
+            if r["trainable"] and r["reward"] is not None:
+                key = (r["phase"], r["group_id"], r["turn"], r["agent"])
+                groups.setdefault(key, []).append(float(r["reward"]))
+        for (phase, *_), rewards in groups.items():
+            if len(rewards) > 1:
+                spread.setdefault(phase, []).append(statistics.pstdev(rewards))
+    return spread
 
 
 def report_selfplay(summaries: list[dict]) -> None:
@@ -208,6 +237,9 @@ def main() -> None:
     parser.add_argument("--selfplay-steps", type=int, default=0)
     parser.add_argument("--warm-start", default="hf:models/tiny-spy-clevr")
     parser.add_argument("--eval-games", type=int, default=200, help="games per win-rate eval")
+    parser.add_argument(
+        "--selfplay-set", action="append", default=[], help="self-play override: trainer.lr=1e-5"
+    )
     args = parser.parse_args()
     from vzgym.agents.spec import make_policy
     from vzgym.core.intervals import mean_interval
@@ -243,9 +275,14 @@ def main() -> None:
         summaries = []
         for seed in args.train_seeds:
             run = selfplay(warm, args.selfplay_steps, seed, Path(args.runs) / f"selfplay{seed}",
-                           options)  # fmt: skip
+                           options, args.selfplay_set)  # fmt: skip
             out = Path(args.runs) / f"eval-selfplay{seed}"
             summaries.append((seed, win_rate(str(run), warm, args.eval_games, options, out)))
+            for phase, stds in sorted(group_signal(run).items()):
+                flat = sum(sd == 0 for sd in stds) / len(stds)
+                print(f"  seed {seed} {phase} stage: {len(stds)} groups, {100 * flat:.1f} % "
+                      f"with equal rewards (no gradient), mean reward std "
+                      f"{sum(stds) / len(stds):.3f}")  # fmt: skip
         report_selfplay(summaries)
 
 
