@@ -168,10 +168,12 @@ def win_rate(policy: str, warm: str, games: int, options: dict, out: Path) -> di
 
 
 def group_signal(run: Path) -> dict[str, list[float]]:
-    """Per stage: the share of GRPO groups whose rewards were all equal (no gradient), and
-    the mean reward spread (std) within a group, over the run's trained turns.
+    """Per stage, the reward spread (std) of each seat group over the run's trained turns.
 
-    A group is one seat's turn in the ``group_size`` copies of a game (same prompt).
+    A seat group is one seat's turn in the ``group_size`` copies of a game.  The
+    estimators normalise over a whole game group (all seats of the copies, as Vision-Zero
+    does per phase), so an all-equal seat group still gets an advantage, but only from
+    the other seats' rewards: nothing in it tells this seat which of its answers was better.
     """
     import statistics
 
@@ -280,8 +282,8 @@ def main() -> None:
             summaries.append((seed, win_rate(str(run), warm, args.eval_games, options, out)))
             for phase, stds in sorted(group_signal(run).items()):
                 flat = sum(sd == 0 for sd in stds) / len(stds)
-                print(f"  seed {seed} {phase} stage: {len(stds)} groups, {100 * flat:.1f} % "
-                      f"with equal rewards (no gradient), mean reward std "
+                print(f"  seed {seed} {phase} stage: {len(stds)} seat groups, {100 * flat:.1f} % "
+                      f"with all-equal rewards, mean reward std within a seat group "
                       f"{sum(stds) / len(stds):.3f}")  # fmt: skip
         report_selfplay(summaries)
 
