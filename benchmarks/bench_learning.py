@@ -158,7 +158,8 @@ def selfplay(
 def win_rate(policy: str, warm: str, games: int, options: dict, out: Path) -> dict:
     """``vzgym eval`` of ``policy`` against the warm start (resumable); its summary."""
     cmd = [_vzgym(), "eval", "--env", "spy-clevr", "--policy", policy, "--vs", warm,
-           "--games", str(games), "--temperature", "0", "--out", str(out), "--json",
+           "--games", str(games), "--temperature", "0", "--max-new-tokens", "128",
+           "--out", str(out), "--json",
            *_options(options)]  # fmt: skip
     if (out / "summary.json").exists() or (out / "games").exists():
         cmd.append("--resume")
