@@ -415,3 +415,20 @@ def test_spy_view_draws_in_place_edit_boxes_on_both_images(tmp_path):
     assert html.count('class="box box-red"') == 2
     assert "left:10.00%;top:10.00%;width:20.00%;height:40.00%" in html
     assert "recolor: changed_pixels=50" in html
+
+
+def test_a_runs_held_out_evaluations_are_not_taken_for_unfinished_steps(tmp_path):
+    from vzgym.view.load import find_sources, read_source
+
+    run = tmp_path / "run"
+    for folder in ("rollouts/step_000020", "eval/step_000020", "eval/step_000040"):
+        (run / folder / "trajectories").mkdir(parents=True)
+    (run / "rollouts/step_000020/DONE.json").write_text("{}")
+    (run / "eval/step_000020/summary.json").write_text("{}")  # eval 40 is still running
+    sources = {s.label: s for s in find_sources(run)}
+    assert sorted(sources) == ["eval/step_000020", "eval/step_000040", "step 20"]
+    assert sources["step 20"].step == 20 and sources["eval/step_000020"].step is None
+    assert sources["eval/step_000020"].complete and not sources["eval/step_000040"].complete
+    assert read_source(sources["eval/step_000040"]).problems[0] == (
+        "eval/step_000040: no summary.json (it was still being written)"
+    )

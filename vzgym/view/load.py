@@ -91,13 +91,18 @@ def find_sources(path: str | Path) -> list[Source]:
     sources = []
     for root in roots:
         match = _STEP_RE.search(root.name)
-        step = int(match.group(1)) if match else None
+        # a training run's held-out evaluations (RUN/eval/step_N, finished when summary.json
+        # is there) are shown by their path, not as training step N
+        step = int(match.group(1)) if match and root.parent.name != "eval" else None
         if step is not None:
             label = f"step {step}"
         else:
             rel = root.relative_to(base).as_posix() if root != base else root.name
             label = rel or "."
-        complete = step is None or (root / "DONE.json").exists()
+        if root.parent.name == "eval" and match:
+            complete = (root / "summary.json").exists()
+        else:
+            complete = step is None or (root / "DONE.json").exists()
         sources.append(Source(label, root, step, complete))
     return sources
 
@@ -135,7 +140,8 @@ def read_source(source: Source) -> Loaded:
 
     out = Loaded(source)
     if not source.complete:
-        out.problems.append(f"{source.label}: no DONE.json (the step was still being written)")
+        done = "summary.json" if source.root.parent.name == "eval" else "DONE.json"
+        out.problems.append(f"{source.label}: no {done} (it was still being written)")
     shards = sorted((source.root / "trajectories").glob("part-*.parquet"))
     if not shards:
         out.problems.append(f"{source.label}: no Parquet shards in {source.root / 'trajectories'}")
