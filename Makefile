@@ -73,7 +73,7 @@ demo: venv
 	rm -rf runs/demo runs/demo-eval
 	$(VENV)/bin/vzgym train --config examples/demo.toml --run-dir runs/demo
 	$(VENV)/bin/vzgym eval --env spy-clevr $(DEMO_ENV) --policy runs/demo \
-	  --vs hf:models/tiny-spy-clevr --games 100 --max-new-tokens 128 --out runs/demo-eval
+	  --vs hf:models/tiny-spy-clevr --games 100 --temperature 0 --max-new-tokens 128 --out runs/demo-eval
 	$(VENV)/bin/vzgym plot runs/demo
 	$(VENV)/bin/vzgym view runs/demo
 
