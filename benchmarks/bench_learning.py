@@ -172,8 +172,8 @@ def group_signal(run: Path) -> dict[str, list[float]]:
     """Per stage, the reward spread (std) of each seat group over the run's trained turns.
 
     A seat group is one seat's turn in the ``group_size`` copies of a game.  The
-    estimators normalise over a whole game group (all seats of the copies, as Vision-Zero
-    does per phase), so an all-equal seat group still gets an advantage, but only from
+    estimators normalise over all seats of a role in a game group (Vision-Zero's role
+    grouping), so an all-equal seat group still gets an advantage, but only from
     the other seats' rewards: nothing in it tells this seat which of its answers was better.
     """
     import statistics
