@@ -32,24 +32,10 @@ def episode_record(
         turns[side] += 1
         errors[side] += completion.finish_reason == "error"
         truncated[side] += completion.finish_reason == "length"
-    record: dict[str, Any] = {
-        "seed": int(ep.seed),
-        "seating": seating.label,
-        "status": ep.status,
-        "result": None,
-        "a_score": None,
-        "b_score": None,
-        "scores": {},
-        "team_roles": {},
-        "stats": {},
-        "tokens": tokens,
-        "turns": turns,
-        "error_completions": errors,
-        "truncated_completions": truncated,
-        "seconds": seconds,
-        "model_seconds": model_seconds,
-        "shards": shards,
-    }
+    record = _blank_record(ep.seed, seating, ep.status)
+    record.update(tokens=tokens, turns=turns, error_completions=errors,
+                  truncated_completions=truncated, seconds=seconds,
+                  model_seconds=model_seconds, shards=shards)  # fmt: skip
     outcome = getattr(ep, "outcome", None)
     if ep.status == "ok" and outcome is None:
         record["status"] = "failed:no_outcome"
@@ -67,10 +53,15 @@ def episode_record(
 
 def failed_record(seed: int, seating: Seating, reason: str) -> dict[str, Any]:
     """The record of a game lost with its whole batch (e.g. the env raised)."""
+    return _blank_record(seed, seating, f"failed:{reason}")
+
+
+def _blank_record(seed: int, seating: Seating, status: str) -> dict[str, Any]:
+    """A record with no result, scores, stats or usage yet."""
     return {
         "seed": int(seed),
         "seating": seating.label,
-        "status": f"failed:{reason}",
+        "status": status,
         "result": None,
         "a_score": None,
         "b_score": None,

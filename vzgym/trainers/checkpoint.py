@@ -104,12 +104,16 @@ def save_checkpoint(
     return final
 
 
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints of a run, oldest first."""
-    root = run_dir / "checkpoints"
+def _steps_with(root: Path, marker: str) -> list[Path]:
+    """``root/step_*`` folders holding ``marker`` (written last), oldest first."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.glob("step_*") if (p / "trainer_state.pt").is_file())
+    return sorted(p for p in root.glob("step_*") if (p / marker).is_file())
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    return _steps_with(run_dir / "checkpoints", "trainer_state.pt")
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -193,8 +197,5 @@ def load_newest_intact(run_dir: Path) -> ResumePoint:
 
 def finished_steps(run_dir: Path) -> list[Path]:
     """Rollout folders of finished steps (``rollouts/step_*/DONE.json``), oldest first."""
-    root = run_dir / "rollouts"
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.glob("step_*") if (p / "DONE.json").is_file())
+    return _steps_with(run_dir / "rollouts", "DONE.json")
 

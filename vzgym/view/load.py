@@ -52,13 +52,16 @@ class Source:
         label: how the report names it (``step 3``, or the folder's path below PATH).
         root: the folder (image references are relative to it).
         step: the training step, when the folder is ``step_XXXXXX``.
-        complete: False for a training step without ``DONE.json`` (still being written).
+        complete: False for a training step without ``DONE.json`` or a run's evaluation
+            without ``summary.json`` (still being written).
+        marker: the file that marks the folder finished.
     """
 
     label: str
     root: Path
     step: int | None = None
     complete: bool = True
+    marker: str = "DONE.json"
 
 
 @dataclass
@@ -93,17 +96,16 @@ def find_sources(path: str | Path) -> list[Source]:
         match = _STEP_RE.search(root.name)
         # a training run's held-out evaluations (RUN/eval/step_N, finished when summary.json
         # is there) are shown by their path, not as training step N
-        step = int(match.group(1)) if match and root.parent.name != "eval" else None
+        evaluation = bool(match) and root.parent.name == "eval"
+        step = int(match.group(1)) if match and not evaluation else None
+        marker = "summary.json" if evaluation else "DONE.json"
         if step is not None:
             label = f"step {step}"
         else:
             rel = root.relative_to(base).as_posix() if root != base else root.name
             label = rel or "."
-        if root.parent.name == "eval" and match:
-            complete = (root / "summary.json").exists()
-        else:
-            complete = step is None or (root / "DONE.json").exists()
-        sources.append(Source(label, root, step, complete))
+        complete = (step is None and not evaluation) or (root / marker).exists()
+        sources.append(Source(label, root, step, complete, marker))
     return sources
 
 
@@ -140,8 +142,7 @@ def read_source(source: Source) -> Loaded:
 
     out = Loaded(source)
     if not source.complete:
-        done = "summary.json" if source.root.parent.name == "eval" else "DONE.json"
-        out.problems.append(f"{source.label}: no {done} (it was still being written)")
+        out.problems.append(f"{source.label}: no {source.marker} (it was still being written)")
     shards = sorted((source.root / "trajectories").glob("part-*.parquet"))
     if not shards:
         out.problems.append(f"{source.label}: no Parquet shards in {source.root / 'trajectories'}")

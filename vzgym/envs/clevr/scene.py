@@ -319,6 +319,13 @@ def _sample_camera(rng: np.random.Generator, zoom: float = 1.0) -> dict[str, Any
     }
 
 
+def check_zoom(zoom: Any) -> float:
+    """``zoom`` as a float, or :class:`ValueError` unless it is a number from 1 to 8."""
+    if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 8:
+        raise ValueError(f"zoom must be a number from 1 to 8, got {zoom!r}")
+    return float(zoom)
+
+
 def _zoomed_fov(zoom: float) -> float:
     """The field of view (degrees) that shows objects ``zoom`` times larger than FOV_DEG."""
     return math.degrees(2.0 * math.atan(math.tan(math.radians(FOV_DEG) / 2.0) / zoom))
@@ -538,9 +545,7 @@ def sample_scene(
         raise ValueError(f"num_objects must be >= 1 and low <= high, got {num_objects!r}")
     if hi > 16:
         raise ValueError(f"at most 16 objects fit in a scene, got {num_objects!r}")
-    if not isinstance(zoom, (int, float)) or not 1.0 <= float(zoom) <= 8.0:
-        raise ValueError(f"zoom must be a number from 1 to 8, got {zoom!r}")
-    zoom = float(zoom)
+    zoom = check_zoom(zoom)
     n = int(rng.integers(lo, hi + 1))
     for _ in range(MAX_SCENE_TRIES):
         camera = _sample_camera(rng, zoom)

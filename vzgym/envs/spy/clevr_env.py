@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vzgym.envs.clevr import EDIT_KINDS, make_pair, object_bbox
+from vzgym.envs.clevr.scene import check_zoom
 from vzgym.envs.spy import prompts
 from vzgym.envs.spy.game import PairSample, SpyEnv
 
@@ -45,9 +46,7 @@ class SpyClevrEnv(SpyEnv):
         self.num_changes = num_changes
         self.edit_kind = edit_kind
         self.width, self.height = width, height
-        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 8:
-            raise ValueError(f"zoom must be a number from 1 to 8, got {zoom!r}")
-        self.zoom = float(zoom)
+        self.zoom = check_zoom(zoom)
 
     def difference_note(self) -> str:
         """Tell the players what the edit does (kind and number of objects)."""
