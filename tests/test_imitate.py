@@ -160,3 +160,26 @@ def test_cosine_schedule_warms_up_then_falls_to_a_tenth(tmp_path):
     with pytest.raises(ValueError, match="lr_schedule"):
         ImitationTrainer(ImitateConfig(**TOY, lr_schedule="step"), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_teacher_also_plays_the_roles_the_env_consults():
+    """svg-solve's pictures come from its codegen role: with a compact-style teacher the
+    student's images are the teacher's compact charts (the env's default bot draws full ones)."""
+    import vzgym
+    from vzgym.envs.svg.bots import ScriptedCodegen
+    from vzgym.trainers.imitate_data import TeacherStream, teacher_role_calls
+
+    teacher = make_teacher("scripted:style=compact,fail_rate=0", "svg-solve")
+    calls = teacher_role_calls("svg-solve", teacher)
+    assert sorted(calls) == ["codegen_call", "label_call", "proposer_call"]
+    assert teacher_role_calls("spy-clevr", make_teacher("scripted", "spy-clevr")) == {}
+
+    def sizes(**kwargs):
+        stream = TeacherStream(lambda: vzgym.make("svg-solve", batch_size=2, **kwargs),
+                               teacher, seed_base=5)  # fmt: skip
+        return [t.observation.images()[0].size for t in stream.take(2)]
+
+    compact = sizes(**calls)
+    default = sizes(codegen_call=ScriptedCodegen(fail_rate=0.0))
+    assert compact and all(size == (160, 120) for size in compact), compact
+    assert all(size == (480, 360) for size in default), default

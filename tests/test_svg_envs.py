@@ -154,6 +154,40 @@ def test_scripted_bots_use_observation_seed() -> None:
     assert not any(c.text.endswith("\\boxed{12}") for c in noisy)
 
 
+def test_compact_codegen_style_renders_and_options_reach_the_bots(renderer: SVGRenderer) -> None:
+    from vzgym.agents.spec import make_policy
+    from vzgym.envs.svg.bots import compact_chart_svg
+    from vzgym.envs.svg.parsing import extract_svg
+
+    bar = {"kind": "bar", "title": "t", "labels": ["A", "B"], "values": [30, 7]}
+    assert compact_chart_svg(bar).splitlines()[1:3] == [
+        '<rect x="10" y="80" width="20" height="30" fill="red"/>',
+        '<rect x="40" y="103" width="20" height="7" fill="blue"/>',
+    ]
+    pie = {"kind": "pie", "title": "t", "labels": ["A", "B"], "values": [40, 60]}
+    assert '<rect x="50" y="50" width="60" height="20" fill="blue"/>' in compact_chart_svg(pie)
+    line = {"kind": "line", "title": "t", "labels": ["A", "B"], "values": [10, 90]}
+    assert 'points="20,100 50,20"' in compact_chart_svg(line)
+    teacher = make_policy("scripted:style=compact,fail_rate=0,hard_noise=0", env_id="svg-codegen")
+    codegen = teacher.bots["codegen"]
+    assert (codegen.style, codegen.fail_rate) == ("compact", 0.0)
+    assert teacher.bots["solve"].hard_noise == 0.0
+    import numpy as np
+
+    texts = []
+    for seed in range(8):
+        proposal_text, _ = chart_proposal(np.random.default_rng(seed))
+        caption = parse_proposal(proposal_text).proposal.caption
+        shown = {"proposal": {"caption": caption}}
+        obs = Observation("c", "codegen", "codegen", 0, [], extra=shown, private={"seed": seed})
+        texts.append(teacher.generate([obs])[0][0].text)
+    assert all(t.startswith("```svg\n<svg") for t in texts)
+    results = renderer.render_batch([extract_svg(t).code for t in texts])
+    assert [r.status.value for r in results] == ["ok"] * len(texts)
+    with pytest.raises(ValueError, match="style"):
+        make_policy("scripted:style=fancy", env_id="svg-codegen")
+
+
 # -- propose --------------------------------------------------------------------
 
 

@@ -87,11 +87,13 @@ class SeedRecorder(Policy):
 
     def __init__(self) -> None:
         self.seeds: list[int | None] = []
+        self.lengths: list[int | None] = []
 
     def generate(
         self, observations: Sequence[Observation], sampling: SamplingParams | None = None
     ) -> list[list[Completion]]:
         self.seeds.append(sampling.seed if sampling else None)
+        self.lengths.append(sampling.max_new_tokens if sampling else None)
         return [[Completion("x")] * (sampling.n if sampling else 1) for _ in observations]
 
 
@@ -107,6 +109,22 @@ def test_frozen_model_roles_are_seeded_by_their_items():
     assert recorder.seeds[0] == recorder.seeds[1] != recorder.seeds[2]
     assert recorder.seeds[0] == batch_seed([obs(1), obs(2)]) is not None
     assert batch_seed([obs(1), Observation("b", "r", "p", 0, [])]) is None
+
+
+def test_frozen_model_roles_answer_at_most_the_runs_length():
+    from vzgym.rollout.seating import build_policy_map
+
+    recorder = SeedRecorder()
+    obs = [Observation("a", "codegen", "codegen", 0, [], private={"seed": 1})]
+    PolicyCall(recorder)(obs, 1, 4096)
+    PolicyCall(recorder, max_new_tokens=256)(obs, 1, 4096)
+    PolicyCall(recorder, max_new_tokens=256)(obs, 1, 64)
+    assert recorder.lengths == [4096, 256, 64]
+    kwargs: dict = {}
+    build_policy_map("svg-solve", "scripted", {"codegen": recorder}, (), kwargs,
+                     role_call_max_tokens=128)  # fmt: skip
+    kwargs["codegen_call"](obs, 1, 4096)
+    assert recorder.lengths[-1] == 128
 
 
 def test_prompt_sets_reach_every_role(renderer):

@@ -299,6 +299,40 @@ def test_mm_zero_pinned_role_models_and_version_order(tmp_path):
     assert any("pinned by config: ['solver']" in line for line in logs)
 
 
+def test_mm_zero_role_starts_give_each_role_its_own_warm_start(tmp_path):
+    from vzgym.trainers.mmzero import run_mm_zero
+
+    seen = {}
+
+    class RecordingTrainer:
+        """Records what each role run was given and leaves a finished model behind."""
+
+        def __init__(self, cfg, out, resume=True):
+            seen[str(out.relative_to(tmp_path))] = (cfg.policy.model, dict(cfg.policy.role_models))
+            self.out = out
+
+        def train(self):
+            (self.out / "final").mkdir(parents=True)
+            (self.out / "final" / "config.json").write_text("{}")
+            return [{}]
+
+    config = load_config(None, ["policy.model=tiny", "policy.role_starts.codegen=hf:/cg",
+                                "policy.role_starts.solver=hf:/sv"])  # fmt: skip
+    run_mm_zero(config, tmp_path, 2, trainer_factory=RecordingTrainer, log=lambda line: None)
+    # iteration 0: the proposer (no start given) from the base model, judged by the starts
+    assert seen["iter_0/proposer"] == ("tiny", {"codegen": "hf:/cg", "solver": "hf:/sv"})
+    model, roles = seen["iter_0/codegen"]
+    assert model == "hf:/cg" and roles["solver"] == "hf:/sv" and roles["prefilter"] == "hf:/cg"
+    model, roles = seen["iter_0/solver"]
+    assert model == "hf:/sv" and roles["label"] == "hf:/sv"
+    assert roles["codegen"] == f"hf:{tmp_path / 'iter_0' / 'codegen' / 'final'}"
+    # iteration 1: every role from its own iteration-0 version
+    assert seen["iter_1/solver"][0] == f"hf:{tmp_path / 'iter_0' / 'solver' / 'final'}"
+    bad = load_config(None, ["policy.role_starts.judge=hf:/x"])
+    with pytest.raises(ValueError, match="unknown role"):
+        run_mm_zero(bad, tmp_path / "bad", 1, trainer_factory=RecordingTrainer)
+
+
 def test_turns_of_another_model_are_never_trained(tmp_path):
     from vzgym.rollout import read_trajectories
 

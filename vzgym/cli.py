@@ -299,7 +299,9 @@ def rollout_command(
         from vzgym.rollout.seating import build_policy_map, parse_role_specs
 
         roles = parse_role_specs(role_policies)
-        policies = build_policy_map(env_id, policy, roles, frozen, env_kwargs)
+        policies = build_policy_map(
+            env_id, policy, roles, frozen, env_kwargs, role_call_max_tokens=max_new_tokens
+        )
         config = RolloutConfig(
             env_id,
             env_kwargs,

@@ -56,6 +56,9 @@ class PolicyConfig:
         role_models: role → spec overriding ``model`` for that role; such a role is
             played by that policy and never trained (only ``model`` is updated).
         frozen_roles: roles whose turns are not trained (``"*"`` = all).
+        role_starts: MM-Zero loop only: role → the model that role starts from (and
+            plays as until it is first trained) instead of ``model``, e.g. a codegen and
+            a solver warm-started separately by ``vzgym imitate``.
         attn_implementation: transformers attention backend (None = library default).
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
         lora: train LoRA adapters instead of the full model.
@@ -67,6 +70,7 @@ class PolicyConfig:
     model: str = "tiny"
     role_models: dict[str, str] = field(default_factory=dict)
     frozen_roles: list[str] = field(default_factory=list)
+    role_starts: dict[str, str] = field(default_factory=dict)
     attn_implementation: str | None = None
     dtype: str = "auto"
     lora: bool = False

@@ -24,11 +24,15 @@ class PolicyCall:
 
     ``call(observations, n, max_new_tokens)`` returns ``n`` texts per observation;
     a completion whose ``finish_reason`` is ``"error"`` becomes None (a failed sample).
+    ``max_new_tokens`` (the run's own answer length) caps what the env asks for (the SVG
+    envs ask for up to 4096): a frozen small model that never stops cannot hold a step
+    for minutes.
     """
 
-    def __init__(self, policy: Policy):
+    def __init__(self, policy: Policy, max_new_tokens: int | None = None):
         self.policy = policy
         self.name = policy.name
+        self.max_new_tokens = max_new_tokens
 
     def __call__(
         self, observations: Sequence[Observation], n: int, max_new_tokens: int
@@ -39,6 +43,8 @@ class PolicyCall:
         is sampled with a seed made from them, so the same items (the copies of a
         GRPO group) get the same answers from a frozen model role.
         """
+        if self.max_new_tokens is not None:
+            max_new_tokens = min(max_new_tokens, self.max_new_tokens)
         sampling = SamplingParams(n=n, max_new_tokens=max_new_tokens, seed=batch_seed(observations))
         result = self.policy.generate(list(observations), sampling)
         return [[c.text if c.finish_reason != "error" else None for c in row] for row in result]
@@ -62,13 +68,15 @@ def build_policy_map(
     frozen: Iterable[str] = (),
     env_kwargs: dict[str, Any] | None = None,
     policy_options: dict[str, Any] | None = None,
+    role_call_max_tokens: int | None = None,
 ) -> PolicyMap:
     """Seat policies for ``env_id``.
 
     ``policy`` plays every seat unless ``role_policies`` names another for a role.
     A role the env consults itself (its constructor takes ``<role>_call``, as the
     SVG envs do for the frozen roles) is handed to ``env_kwargs`` instead, as a
-    :class:`PolicyCall`: the env gets a callable, never the policy.  Roles
+    :class:`PolicyCall` (answers capped at ``role_call_max_tokens``): the env gets a
+    callable, never the policy.  Roles
     in ``frozen`` (``"*"`` = all) play but are not trained.  Specs are strings
     such as ``"tiny"``, ``"hf:/models/x"``, ``"scripted"``; built policies pass through.
     """
@@ -94,7 +102,7 @@ def build_policy_map(
     for role, spec in (role_policies or {}).items():
         role_name, role_policy = build(spec)
         if f"{role}_call" in params and env_kwargs is not None:
-            env_kwargs[f"{role}_call"] = PolicyCall(role_policy)
+            env_kwargs[f"{role}_call"] = PolicyCall(role_policy, role_call_max_tokens)
         else:
             trainable = role not in frozen and "*" not in frozen
             by_role[role] = SeatPolicy(role_name, role_policy, trainable=trainable)

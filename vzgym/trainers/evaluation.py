@@ -72,6 +72,7 @@ class TrainingEvaluator:
         build_policy_map(
             self.env_id, self.policy, dict(self.config.policy.role_models),
             self.config.policy.frozen_roles, kwargs,
+            role_call_max_tokens=self.config.sampling.max_new_tokens,
         )  # fmt: skip
         return kwargs
 
@@ -137,7 +138,8 @@ def evaluate_role_turn(
     if config.trainer.eval_every <= 0 or not isinstance(policy, Policy):
         return {}
     cfg = copy.deepcopy(trainer.config)
-    cfg.policy.model = config.policy.model  # the opponent: the loop's starting model
+    # the opponent: the role's starting model in the loop
+    cfg.policy.model = config.policy.role_starts.get(role, config.policy.model)
     evaluator = TrainingEvaluator(cfg, policy, trainer.env_id, trainer.env_kwargs)
     metrics = evaluator.run(run_dir / "eval" / f"iter_{iteration}" / role, prefix=f"eval/{role}")
     if metrics:

@@ -43,7 +43,13 @@ from vzgym.trainers.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from vzgym.trainers.imitate_data import TRAIN_SEED_STRIDE, TeacherStream, Turn, make_teacher
+from vzgym.trainers.imitate_data import (
+    TRAIN_SEED_STRIDE,
+    TeacherStream,
+    Turn,
+    make_teacher,
+    teacher_role_calls,
+)
 from vzgym.trainers.imitate_eval import evaluate
 from vzgym.trainers.metrics import MetricsLogger
 
@@ -143,13 +149,15 @@ class ImitationTrainer:
                     f"--resume with other settings ({', '.join(changed)}) would mix two runs"
                 )
         self.teacher = make_teacher(config.teacher, config.env_id)
+        #: the env's options plus the roles it consults itself, played by the teacher
+        self.env_kwargs = {**config.env_options, **teacher_role_calls(config.env_id, self.teacher)}
         base = resolve_model_path(config.model)
         checkpoint = latest_checkpoint(self.run_dir) if resume else None
         state = load_trainer_state(checkpoint) if checkpoint is not None else None
         import vzgym
 
         self.stream = TeacherStream(
-            lambda: vzgym.make(config.env_id, **config.env_options),
+            lambda: vzgym.make(config.env_id, **self.env_kwargs),
             self.teacher,
             seed_base=config.seed * TRAIN_SEED_STRIDE,
             # a model teacher answers greedily (its best answer), as long as the student may
@@ -268,7 +276,7 @@ class ImitationTrainer:
             result = evaluate(
                 self.student,
                 cfg.env_id,
-                cfg.env_options,
+                self.env_kwargs,
                 games=cfg.eval_games,
                 max_new_tokens=cfg.eval_max_new_tokens,
             )
@@ -277,7 +285,7 @@ class ImitationTrainer:
                     evaluate(
                         self.student,
                         cfg.env_id,
-                        cfg.env_options,
+                        self.env_kwargs,
                         games=cfg.eval_games,
                         max_new_tokens=cfg.eval_max_new_tokens,
                         blank_images=True,

@@ -47,6 +47,20 @@ def make_teacher(spec: str, env_id: str, **options: Any) -> Policy:
     return make_policy(spec, env_id=env_id, **options)
 
 
+def teacher_role_calls(env_id: str, teacher: Policy) -> dict[str, Any]:
+    """The roles the env consults itself (``<role>_call`` options), all played by the teacher.
+
+    The SVG envs ask frozen roles for proposals, pictures and silver labels; a teacher
+    given options (``scripted:style=compact``) plays those roles too, so the student
+    learns in the world its teacher made (the env's default bots otherwise).
+    """
+    from vzgym.registration import get_registry
+    from vzgym.rollout.seating import PolicyCall
+
+    names = get_registry().spec(env_id).option_names() or set()
+    return {name: PolicyCall(teacher) for name in sorted(names) if name.endswith("_call")}
+
+
 @dataclass
 class TeacherStream:
     """Turns of seeded teacher games, in order (see the module docstring).

@@ -254,6 +254,7 @@ class LocalGRPOTrainer:
             dict(self.config.policy.role_models),
             self.config.policy.frozen_roles,
             dict(self.env_kwargs),
+            role_call_max_tokens=self.config.sampling.max_new_tokens,
         )
 
     # ------------------------------------------------------------------ model
@@ -383,6 +384,7 @@ class LocalGRPOTrainer:
             dict(self.config.policy.role_models),
             self.config.policy.frozen_roles,
             env_kwargs,
+            role_call_max_tokens=self.config.sampling.max_new_tokens,
         )
         # Only turns sampled by the model being trained are trained on: a role played by
         # another policy (policy.role_models) is frozen, whatever frozen_roles says.

@@ -1,7 +1,8 @@
 """The MM-Zero self-play loop: Proposer → CodeGen → Solver, co-evolving over iterations.
 
 Iteration ``i`` trains, in order, each role from its own previous version
-(``RUN/iter_<i-1>/<role>/final``, or the base model at ``i = 0``) while the other
+(``RUN/iter_<i-1>/<role>/final``, or at ``i = 0`` its start: ``policy.role_starts[role]``
+if given, else the base model) while the other
 roles play with their *current* versions, frozen:
 
 1. proposer (``svg-propose``): codegen and solver from iteration ``i - 1``;
@@ -66,7 +67,10 @@ def run_mm_zero(
 
     factory = trainer_factory or LocalGRPOTrainer
     root = Path(run_dir)
-    base = config.policy.model
+    unknown = sorted(set(config.policy.role_starts) - set(ROLES))
+    if unknown:
+        raise ValueError(f"policy.role_starts: unknown role(s) {unknown}; roles are {ROLES}")
+    starts = {role: config.policy.role_starts.get(role, config.policy.model) for role in ROLES}
     records = []
     for iteration in range(iterations):
         for role in ROLES:
@@ -76,14 +80,14 @@ def run_mm_zero(
                 continue
             cfg = copy.deepcopy(config)
             cfg.env.id = ROLE_ENV[role]
-            cfg.policy.model = current_model(root, iteration - 1, role, base)
+            cfg.policy.model = current_model(root, iteration - 1, role, starts[role])
             others: dict[str, str] = {}
             for other in ROLES:
                 if other == role:
                     continue
                 done_this_iter = ROLES.index(other) < ROLES.index(role)
                 source = iteration if done_this_iter else iteration - 1
-                others[other] = current_model(root, source, other, base)
+                others[other] = current_model(root, source, other, starts[other])
             if role == "codegen":  # train on proposals in the render band of the current codegen
                 cfg.env.options.setdefault("prefilter_samples", 4)
                 others["prefilter"] = cfg.policy.model

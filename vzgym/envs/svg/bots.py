@@ -260,6 +260,37 @@ def chart_svg(spec: dict[str, Any], width: int = 480, height: int = 360) -> str:
     return "\n".join(parts)
 
 
+_COMPACT_COLOURS = ("red", "blue", "green", "orange", "purple", "gray")
+
+
+def compact_chart_svg(spec: dict[str, Any]) -> str:
+    """Draw ``spec`` as a short SVG a very small model can copy (160x120, integers only).
+
+    Bars are ``v`` pixels tall on a baseline at y = 110; a line chart is a polyline
+    through the same points; a pie chart (percentages) becomes one stacked bar whose
+    segments are ``v`` pixels wide.  No text: about a quarter of :func:`chart_svg`'s tokens.
+    """
+    values = [int(round(float(v))) for v in spec["values"]]
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120">']
+    if spec["kind"] == "pie":
+        x = 10
+        for i, v in enumerate(values):
+            colour = _COMPACT_COLOURS[i % len(_COMPACT_COLOURS)]
+            parts.append(f'<rect x="{x}" y="50" width="{v}" height="20" fill="{colour}"/>')
+            x += v
+    elif spec["kind"] == "line":
+        pts = " ".join(f"{20 + 30 * i},{110 - v}" for i, v in enumerate(values))
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="blue"/>')
+    else:
+        for i, v in enumerate(values):
+            colour = _COMPACT_COLOURS[i % len(_COMPACT_COLOURS)]
+            parts.append(
+                f'<rect x="{10 + 30 * i}" y="{110 - v}" width="20" height="{v}" fill="{colour}"/>'
+            )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
 def _caption_of(observation: Observation) -> str:
     proposal = observation.extra.get("proposal") or {}
     return str(proposal.get("caption", "")) or observation.text()
@@ -269,14 +300,19 @@ class ScriptedCodegen(SeededBot):
     """Draws the chart a caption describes as SVG in a ```svg fence.
 
     ``fail_rate``: share of outputs that are truncated (unrenderable) SVG;
-    ``junk_rate``: share that hold no SVG at all.
+    ``junk_rate``: share that hold no SVG at all; ``style``: ``"full"``
+    (:func:`chart_svg`, after "Here is the chart.") or ``"compact"``
+    (:func:`compact_chart_svg`, the fence alone; a teacher for very small students).
     """
 
     name = "scripted-svg-codegen"
 
-    def __init__(self, fail_rate: float = 0.1, junk_rate: float = 0.0):
+    def __init__(self, fail_rate: float = 0.1, junk_rate: float = 0.0, style: str = "full"):
+        if style not in ("full", "compact"):
+            raise ValueError(f"style must be 'full' or 'compact', got {style!r}")
         self.fail_rate = fail_rate
         self.junk_rate = junk_rate
+        self.style = style
 
     def answer(
         self, observation: Observation, rng: np.random.Generator
@@ -285,14 +321,15 @@ class ScriptedCodegen(SeededBot):
         spec = parse_chart_caption(_caption_of(observation))
         if spec is None:
             _, spec = chart_proposal(rng)
-        svg = chart_svg(spec)
+        svg = compact_chart_svg(spec) if self.style == "compact" else chart_svg(spec)
+        lead = "" if self.style == "compact" else "Here is the chart.\n"
         u = rng.random()
         if u < self.junk_rate:
             text = "I cannot draw this picture."
         elif u < self.junk_rate + self.fail_rate:
             text = f"```svg\n{svg[: len(svg) // 2]}\n```"
         else:
-            text = f"Here is the chart.\n```svg\n{svg}\n```"
+            text = f"{lead}```svg\n{svg}\n```"
         return text, {}
 
 
@@ -355,15 +392,31 @@ class ScriptedSolver(SeededBot):
 
 
 class ScriptedSVGPolicy(Policy):
-    """Fills any SVG-world seat: dispatches on ``Observation.phase`` to the three bots."""
+    """Fills any SVG-world seat: dispatches on ``Observation.phase`` to the three bots.
+
+    Options (``scripted:KEY=VALUE,...``) go to the bot that owns them: ``style``,
+    ``fail_rate`` to :class:`ScriptedCodegen`; ``easy_noise``, ``hard_noise``,
+    ``format_error_rate`` to :class:`ScriptedSolver`.  The SVG warm starts' teacher is
+    ``scripted:style=compact,fail_rate=0``; its solver keeps its noise, since unanimous
+    silver labels would fall outside MM-Zero's hard-consistency band and drop every item.
+    """
 
     name = "scripted-svg"
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        style: str = "full",
+        fail_rate: float = 0.1,
+        easy_noise: float = 0.1,
+        hard_noise: float = 0.4,
+        format_error_rate: float = 0.0,
+    ) -> None:
         self.bots: dict[str, Policy] = {
             "propose": ScriptedProposer(),
-            "codegen": ScriptedCodegen(),
-            "solve": ScriptedSolver(),
+            "codegen": ScriptedCodegen(fail_rate=float(fail_rate), style=style),
+            "solve": ScriptedSolver(
+                float(easy_noise), float(hard_noise), float(format_error_rate)
+            ),
         }
 
     def generate(

@@ -223,6 +223,13 @@ class SVGSolveEnv(SVGWorldEnv):
                 "correct": correct,
                 "silver_label": item.label,
                 "hard_consistency": item.hard_consistency,
+                # the proposer's own hard answer (not a training signal: MM-Zero trains on
+                # the silver label; kept to measure whether the solver reads the picture)
+                "proposer_answer": item.proposal.hard_answer if item.proposal else None,
+                "correct_vs_proposer": bool(
+                    item.proposal is not None
+                    and answers_equivalent(parsed.answer, item.proposal.hard_answer)
+                ),
             }
         metrics = batch_metrics(
             "solve",
