@@ -27,7 +27,7 @@ model's game figures next to the start's.
     python benchmarks/bench_learning.py --imitate-steps 4000 --train-seeds 0 1 2
     python benchmarks/bench_learning.py --policy hf:models/tiny-spy-clevr --selfplay-steps 150
 
-The SVG world (issue 14, item 4) is not measured here yet.
+The SVG world is measured by ``benchmarks/bench_mmzero.py``.
 """
 
 from __future__ import annotations
