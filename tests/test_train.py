@@ -432,6 +432,14 @@ def test_cli_run_dirs_are_claimed_and_mm_zero_needs_resume(tmp_path):
     assert proc.returncode != 0 and "must be >= 1" in proc.stderr
 
 
+def test_train_says_it_does_not_read_role_starts(tmp_path):
+    proc = run_vzgym("train", "--env", "toy-color", "--steps", "1", "--run-dir",
+                     str(tmp_path / "run"), "--set", "policy.role_starts.codegen=tiny",
+                     "--set", "trainer.games_per_step=2", "--set", "trainer.group_size=2",
+                     "--set", "logging.progress=false")  # fmt: skip
+    assert "note: policy.role_starts is read by `vzgym selfplay mm-zero` only" in proc.stdout
+
+
 def test_read_metrics_skips_lines_that_are_not_step_records(tmp_path):
     (tmp_path / "metrics.jsonl").write_bytes(
         b'{"step": 0, "reward_mean": 1.0}\n[1, 2]\n{"reward_mean": 3}\n\xff\xfe junk\n'

@@ -505,6 +505,11 @@ def train_command(
         check_env_options(config.env.id, dict(config.env.options))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if config.policy.role_starts:
+        click.echo(
+            "note: policy.role_starts is read by `vzgym selfplay mm-zero` only; "
+            f"`vzgym train` plays and trains {config.policy.model}"
+        )
     out = _run_dir(config, run_dir, resume)
     if config.trainer.backend == "openrlhf":
         from vzgym.trainers.openrlhf.launch import train_with_openrlhf
