@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HELD_OUT_SEED = 900_000
+CONFIG = ROOT / "examples" / "mm-zero-tiny.toml"
 
 
 def selfplay(
@@ -38,7 +39,7 @@ def selfplay(
 ) -> None:
     """Run (or resume) the MM-Zero loop into ``run`` from the (codegen, solver) starts."""
     cmd = [str(Path(sys.executable).parent / "vzgym"), "selfplay", "mm-zero",
-           "--config", str(ROOT / "examples" / "mm-zero-tiny.toml"), "--model", starts[0],
+           "--config", str(CONFIG), "--model", starts[0],
            "--set", f"policy.role_starts.codegen={starts[0]}",
            "--set", f"policy.role_starts.solver={starts[1]}",
            "--iterations", str(iterations), "--run-dir", str(run),
@@ -51,15 +52,18 @@ def selfplay(
 
 
 def _rollout(env_id: str, policy: str, roles: dict[str, str], games: int, out: Path) -> Any:
+    from vzgym.config import load_config
     from vzgym.core.policy import SamplingParams
     from vzgym.rollout import RolloutConfig, run_rollouts
     from vzgym.rollout.seating import build_policy_map
+    from vzgym.trainers.mmzero import accepted_options
 
-    options: dict[str, Any] = {"batch_size": 8}
-    options.update({"prefilter_samples": 0} if env_id == "svg-codegen" else {"label_samples": 5})
-    policies = build_policy_map(env_id, policy, roles, (), options, role_call_max_tokens=256)
+    loop = load_config(CONFIG)  # the env options and answer length the loop trains with
+    options = accepted_options(env_id, dict(loop.env.options))
+    length = loop.sampling.max_new_tokens
+    policies = build_policy_map(env_id, policy, roles, (), options, role_call_max_tokens=length)
     config = RolloutConfig(env_id, options, games=games, group=1, seed=HELD_OUT_SEED,
-                           sampling=SamplingParams(1.0, 1.0, 256, 1, HELD_OUT_SEED))  # fmt: skip
+                           sampling=SamplingParams(1.0, 1.0, length, 1, HELD_OUT_SEED))  # fmt: skip
     return run_rollouts(config, policies, str(out), progress=False)
 
 
@@ -112,11 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     starts = tuple(m if ":" in m else f"hf:{m}" for m in (args.codegen, args.solver))
-    versions: dict[str, dict[int, tuple[str, str]]] = {"start": {}}
+    # the start is the same pair of models for every seed: measured once
+    versions: dict[str, dict[int, tuple[str, str]]] = {"start": {args.seeds[0]: starts}}  # type: ignore[dict-item]
     for seed in args.seeds:
         run = out / f"seed{seed}"
         selfplay(starts, args.iterations, seed, args.steps, run)  # type: ignore[arg-type]
-        versions["start"][seed] = starts  # type: ignore[assignment]
         for i in range(args.iterations):
             roles = tuple(f"hf:{run}/iter_{i}/{role}/final" for role in ("codegen", "solver"))
             versions.setdefault(f"iteration {i + 1}", {})[seed] = roles  # type: ignore[assignment]
@@ -131,8 +135,6 @@ def main(argv: list[str] | None = None) -> None:
                 total = pooled.setdefault(key, [0, 0])
                 total[0] += hits
                 total[1] += n
-            if name == "start":
-                break  # the start is the same model for every seed
         if len(args.seeds) > 1 and name != "start":
             for key, (hits, n) in pooled.items():
                 print(_line(f"pooled {key}", hits, n))

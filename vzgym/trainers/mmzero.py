@@ -46,7 +46,7 @@ def current_model(run_dir: Path, iteration: int, role: str, base: str) -> str:
     return base
 
 
-def _accepted_options(env_id: str, options: dict[str, Any]) -> dict[str, Any]:
+def accepted_options(env_id: str, options: dict[str, Any]) -> dict[str, Any]:
     """Keep the env options this role's env constructor accepts (one config, three envs)."""
     from vzgym.registration import get_registry
 
@@ -93,7 +93,7 @@ def run_mm_zero(
                 others["prefilter"] = cfg.policy.model
             if role == "solver":  # silver labels from the current solver's majority vote
                 others["label"] = cfg.policy.model
-            cfg.env.options = _accepted_options(ROLE_ENV[role], cfg.env.options)
+            cfg.env.options = accepted_options(ROLE_ENV[role], cfg.env.options)
             pinned = {k: v for k, v in config.policy.role_models.items() if k in others}
             # the role being trained is played by the model being trained, pinned or not
             own = {k: v for k, v in config.policy.role_models.items() if k != role}
