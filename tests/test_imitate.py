@@ -47,7 +47,8 @@ def test_resume_continues_without_duplicate_steps(tmp_path):
         ImitationTrainer(ImitateConfig(**{**short.__dict__, "lr": 0.5}), run, resume=True)
     longer = ImitateConfig(**{**short.__dict__, "steps": 6})
     resumed = ImitationTrainer(longer, run, resume=True)
-    assert resumed.start_step == 4 and resumed.stream.state() == {"game": 8, "offset": 0}
+    # 8 toy turns (one per game) used of the first block of 16 games
+    assert resumed.start_step == 4 and resumed.stream.state() == {"game": 0, "offset": 8}
     resumed.train()
     assert [r["step"] for r in read_metrics(run)] == list(range(6))
 
@@ -68,6 +69,70 @@ def test_stream_resumes_inside_a_game():
     assert [(t.game, t.action) for t in replay.take(7)] == [
         (t.game, t.action) for t in full.take(7)
     ]
+
+
+def test_mixed_stream_shuffles_whole_games_and_resumes_inside_a_block():
+    import vzgym
+    from vzgym.envs.spy.bots import ScriptedSpyPolicy
+    from vzgym.trainers.imitate_data import TeacherStream
+
+    def make():
+        return vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+
+    plain = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7)
+    mixed = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, mix=4)
+    in_order, shuffled = plain.take(20), mixed.take(20)  # 4 games of 5 turns each
+    key = [(t.game, t.observation.agent, t.observation.phase, t.action) for t in in_order]
+    assert sorted(key) == sorted(
+        (t.game, t.observation.agent, t.observation.phase, t.action) for t in shuffled
+    )  # the same turns, none lost or repeated ...
+    assert key != [(t.game, t.observation.agent, t.observation.phase, t.action) for t in shuffled]
+    assert len({t.game for t in shuffled[:5]}) > 1  # ... and a batch spans several games
+    # resume inside a block: the block is replayed and its used turns skipped
+    again = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, mix=4)
+    again.take(6)
+    assert again.state() == {"game": 0, "offset": 6}
+    replay = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, mix=4, **again.state())
+    assert [(t.game, t.action) for t in replay.take(30)] == [
+        (t.game, t.action) for t in again.take(30)
+    ]
+    with pytest.raises(ValueError, match="mix"):
+        TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, mix=0)
+
+
+def test_phases_keep_only_those_turns_and_unknown_phases_are_refused(tmp_path):
+    import vzgym
+    from vzgym.envs.spy.bots import ScriptedSpyPolicy
+    from vzgym.trainers.imitate_data import TeacherStream
+
+    def make():
+        return vzgym.make("spy-clevr", num_players=3, clue_rounds=1)
+
+    clues = TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, phases=("clue",)).take(9)
+    assert {t.observation.phase for t in clues} == {"clue"}
+    assert sorted({t.game for t in clues}) == [7, 8, 9]  # 3 clue turns per game, votes skipped
+    with pytest.raises(RuntimeError, match="no turns of phases"):
+        TeacherStream(make, ScriptedSpyPolicy(), seed_base=7, phases=("nope",)).take(1)
+    bad = ImitateConfig("spy-clevr", {"num_objects": 1}, phases=["vote"], progress=False)
+    with pytest.raises(ValueError, match="not stages of spy-clevr"):
+        ImitationTrainer(bad, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_saved_before_mix_games_resumes_as_game_order(tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    old = ImitateConfig(**TOY, steps=2, batch_size=2, micro_batch_size=2, eval_every=2,
+                        eval_games=2, mix_games=1)  # fmt: skip
+    ImitationTrainer(old, run).train()
+    saved = json.loads((run / "imitate.json").read_text())
+    del saved["mix_games"]  # what a run from before the option wrote
+    (run / "imitate.json").write_text(json.dumps(saved))
+    resumed = ImitationTrainer(ImitateConfig(**{**old.__dict__, "steps": 3}), run, resume=True)
+    assert resumed.stream.state() == {"game": 4, "offset": 0}
+    with pytest.raises(ValueError, match="mix_games"):
+        ImitationTrainer(ImitateConfig(**{**old.__dict__, "mix_games": 16}), run, resume=True)
 
 
 def test_a_failed_start_leaves_no_run_dir(tmp_path):

@@ -609,6 +609,18 @@ def mm_zero_command(
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir.")
 @click.option("-o", "--env-option", "options", multiple=True, help="Env option key=value.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Turns per step.")
+@click.option(
+    "--mix-games",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Teacher games whose turns are shuffled together before batching (1: game order).",
+)
+@click.option(
+    "--phases",
+    default="",
+    help="Train only on turns of these phases, comma-separated (e.g. clue); default all.",
+)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option(
     "--lr-schedule",
@@ -638,6 +650,8 @@ def imitate_command(
     resume: bool,
     options: tuple[str, ...],
     batch_size: int,
+    mix_games: int,
+    phases: str,
     lr: float,
     lr_schedule: str,
     eval_every: int,
@@ -663,6 +677,8 @@ def imitate_command(
         steps=steps,
         batch_size=batch_size,
         micro_batch_size=batch_size,
+        mix_games=mix_games,
+        phases=[p.strip() for p in phases.split(",") if p.strip()],
         lr=lr,
         lr_schedule=lr_schedule,
         eval_every=eval_every,

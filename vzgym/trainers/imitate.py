@@ -59,6 +59,9 @@ LR_SCHEDULES = ("constant", "cosine")
 #: Config fields a resumed run may change; anything else must match the saved run.
 RESUME_MAY_CHANGE = ("steps", "eval_every", "eval_games", "eval_blank_images", "progress")
 
+#: What a field added later meant for runs saved before it existed.
+SAVED_BEFORE: dict[str, Any] = {"mix_games": 1, "phases": []}
+
 
 @dataclass
 class ImitateConfig:
@@ -70,6 +73,10 @@ class ImitateConfig:
         model: the student: ``tiny`` or a local HF VLM directory (``hf:PATH`` / ``PATH``).
         steps / batch_size / micro_batch_size: optimizer steps, teacher turns per step,
             turns per forward pass.
+        mix_games: teacher games whose turns are shuffled together before batches are
+            cut (:class:`~vzgym.trainers.imitate_data.TeacherStream`); 1 = game order.
+        phases: train only on turns of these phases (e.g. ``["clue"]``; empty = all).
+            The game's declared stages are the valid names when it declares any.
         lr / weight_decay / max_grad_norm / warmup_steps: AdamW and clipping.
         lr_schedule: ``constant`` (after warm-up) or ``cosine`` (down to 10 % of
             ``lr`` at the last step: late held-out evaluations stop swinging).
@@ -88,6 +95,8 @@ class ImitateConfig:
     steps: int = 200
     batch_size: int = 16
     micro_batch_size: int = 16
+    mix_games: int = 16
+    phases: list[str] = field(default_factory=list)
     lr: float = 1e-3
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
@@ -132,9 +141,14 @@ class ImitationTrainer:
             raise ValueError(
                 f"lr_schedule must be one of {LR_SCHEDULES}, got {config.lr_schedule!r}"
             )
-        for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "eval_games"):
+        for name in ("steps", "batch_size", "micro_batch_size", "mix_games", "eval_every",
+                     "eval_games"):
             if int(getattr(config, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(config, name)!r}")
+        stages = [st.name for st in facts_of(config.env_id).stages]
+        unknown = [p for p in config.phases if stages and p not in stages]
+        if unknown:
+            raise ValueError(f"phases {unknown} are not stages of {config.env_id} ({stages})")
         saved = _read_saved(self.run_dir)
         if saved is not None and not resume:
             raise ValueError(
@@ -143,6 +157,7 @@ class ImitationTrainer:
             )
         if resume and saved is not None:
             now = asdict(config)
+            saved = {**SAVED_BEFORE, **saved}
             changed = [k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now[k]]
             if changed:
                 raise ValueError(
@@ -162,6 +177,8 @@ class ImitationTrainer:
             seed_base=config.seed * TRAIN_SEED_STRIDE,
             # a model teacher answers greedily (its best answer), as long as the student may
             sampling=SamplingParams(temperature=0.0, max_new_tokens=config.max_answer_tokens),
+            mix=config.mix_games,
+            phases=tuple(config.phases),
             **(state["stream"] if state is not None else {}),
         )
         self.stream.prime()  # the first teacher game is played before anything is written
