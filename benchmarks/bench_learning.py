@@ -43,10 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 #: The easier but real spy-clevr configuration (documented options only): one object, seen
-#: four times larger, replaced in the spy's image; one clue round; a 112 px render.  The
-#: committed warm start (models/tiny-spy-clevr) was imitated on it.
+#: eight times larger, replaced in the spy's image; one clue round; a 112 px render; roles
+#: not told (so a blind spy cannot speak differently because it was told it is the spy).
+#: The committed warm start (models/tiny-spy-clevr) was finished on it.
 EASY = {"num_objects": 1, "num_changes": 1, "clue_rounds": 1, "width": 112, "height": 112,
-        "zoom": 4}  # fmt: skip
+        "zoom": 8, "reveal_roles": False}  # fmt: skip
 
 #: Held-out games here start this far above imitation's evaluation seeds: ``vzgym imitate``
 #: keeps the best student on its first evaluation games, so figures of a ``best/`` model

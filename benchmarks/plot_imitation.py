@@ -52,7 +52,7 @@ def main() -> None:
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("vzgym imitate on spy-clevr (one object, zoom 4): the student looks")
+    ax.set_title("vzgym imitate on spy-clevr (one object): the student looks")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)

@@ -1,8 +1,9 @@
 """The committed warm start (models/tiny-spy-clevr) and the demo config that trains from it.
 
 Greedy play on fixed held-out seeds is deterministic, so these figures are exact for a
-given torch/transformers; the thresholds sit well inside the 100-game figures of
-models/README.md (clue truth 0.30 vs 0.06 blanked, vote accuracy 0.50 vs 0.29).
+given torch/transformers; the thresholds sit well inside the figures measured on these 24
+games (clue truth 0.96 vs 0.04 blanked, vote accuracy 0.49 vs 0.31) and the 100-game
+figures of models/README.md (clue truth 1.00 vs 0.02, vote accuracy 0.39 vs 0.30).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from vzgym.trainers.imitate_data import EVAL_SEED_BASE
 from vzgym.trainers.imitate_eval import evaluate
 
 WARM = ROOT / "models" / "tiny-spy-clevr"
-EASY = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=4)
+EASY = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=8,
+            reveal_roles=False)  # fmt: skip
 
 
 def test_the_warm_start_is_small_and_of_the_tiny_family():
@@ -28,6 +30,8 @@ def test_the_warm_start_is_small_and_of_the_tiny_family():
     assert (text["hidden_size"], text["num_hidden_layers"], text["num_attention_heads"]) == (
         64, 2, 1)  # fmt: skip
     assert "restate" in (WARM / "imitate-stage2.toml").read_text()
+    last = (WARM / "imitate-stage4.toml").read_text()
+    assert "zoom = 8" in last and "reveal_roles = false" in last and "mix_games = 16" in last
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,8 @@ def test_the_warm_start_plays_well_formed(figures):
 
 def test_its_skills_need_the_image(figures):
     real, blank = figures["real"], figures["blank"]
-    assert real["game/civilian_clue_true_rate"] >= blank["game/civilian_clue_true_rate"] + 0.1
+    assert real["game/civilian_clue_true_rate"] >= 0.8  # colour and shape read
+    assert real["game/civilian_clue_true_rate"] >= blank["game/civilian_clue_true_rate"] + 0.5
     assert blank["game/civilian_clue_true_rate"] <= 0.15  # about chance (1/24)
     assert real["game/vote_accuracy"] >= blank["game/vote_accuracy"] + 0.05
 
@@ -57,4 +62,5 @@ def test_its_skills_need_the_image(figures):
 def test_the_demo_config_trains_from_the_warm_start(tmp_path: Path):
     printed = run_vzgym("train", "--config", str(ROOT / "examples" / "demo.toml"),
                         "--print-config").stdout  # fmt: skip
-    assert 'model = "models/tiny-spy-clevr"' in printed and "zoom = 4" in printed
+    assert 'model = "models/tiny-spy-clevr"' in printed and "zoom = 8" in printed
+    assert "reveal_roles = false" in printed
