@@ -8,7 +8,8 @@ teacher policy (the env's scripted bots by default, or any policy spec such as
 first game), so a batch holds turns of many images instead of the few turns of one
 or two games: on spy-clevr, where the players of one game describe the same image,
 batches of consecutive turns taught the tiny student colour but never shape (chance
-after 7000 steps), while a mix of 16 games taught it both.  Its position (the
+after 7000 steps), while the clue turns (``phases``) of 16 mixed games taught it both
+(the mix alone, over all turns, had not in 3000 steps).  Its position (the
 block's first game and the turns already used of the block) is all the state a
 resumed run needs: a deterministic teacher replays the same block.  A game in which
 the teacher fails (a completion with ``finish_reason == "error"``) is dropped whole.
