@@ -36,36 +36,31 @@ def probe(model: str, options: dict, games: int, seed: int) -> dict[tuple, list[
     import vzgym
     from vzgym.agents.hf_policy import HFPolicy
     from vzgym.core.policy import SamplingParams
-    from vzgym.trainers.imitate_data import make_teacher
+    from vzgym.trainers.imitate_data import TeacherStream, make_teacher
 
     student = HFPolicy(model.removeprefix("hf:"), device="cpu")
-    teacher = make_teacher("scripted:kinds=object,votes=restate", "spy-clevr")
     env = vzgym.make("spy-clevr", **options)
+    teacher = make_teacher("scripted:kinds=object,votes=restate", "spy-clevr")
+    # the teacher's games, played the way `vzgym imitate` plays them
+    stream = TeacherStream(lambda: env, teacher, seed_base=seed,
+                           sampling=SamplingParams(temperature=0.0))  # fmt: skip
     out: dict[tuple, list[tuple]] = defaultdict(list)
     for game in range(games):
-        obs, _ = env.reset(seed=seed + game)
-        spoken = 0
-        while obs:
-            agents = list(obs)
-            texts = [c[0].text for c in teacher.generate([obs[a] for a in agents],
-                                                         SamplingParams(temperature=0.0))]
-            for agent, text in zip(agents, texts, strict=True):
-                if obs[agent].phase != "clue":
-                    continue
-                enc = student.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-                with torch.no_grad():
-                    logps = student.completion_logprobs([obs[agent]], [enc["input_ids"]])[0]
-                role = "spy" if agent == f"player_{env.spy_seat}" else "civilian"
-                order = "first" if spoken == 0 else "later"
-                clue = list(re.finditer(r"there is a (\w+) (\w+)", text))[-1]
-                for kind, group in (("colour", 1), ("shape", 2)):
-                    start = clue.start(group)
-                    # the word's first token: where the model commits to it
-                    at = next(i for i, (a, b) in enumerate(enc["offset_mapping"]) if a <= start < b)
-                    lp = float(logps[at])
-                    out[(role, order, kind)].append((lp, math.exp(lp) > 0.5))
-                spoken += 1
-            obs, *_ = env.step(dict(zip(agents, texts, strict=True)))
+        turns = stream.play_game(seed + game) or []
+        for spoken, turn in enumerate(t for t in turns if t.observation.phase == "clue"):
+            enc = student.tokenizer(turn.action, add_special_tokens=False,
+                                    return_offsets_mapping=True)  # fmt: skip
+            with torch.no_grad():
+                logps = student.completion_logprobs([turn.observation], [enc["input_ids"]])[0]
+            spy = turn.observation.agent == f"player_{env.spy_seat}"
+            role, order = "spy" if spy else "civilian", "first" if spoken == 0 else "later"
+            clue = list(re.finditer(r"there is a (\w+) (\w+)", turn.action))[-1]
+            for kind, group in (("colour", 1), ("shape", 2)):
+                start = clue.start(group)
+                # the word's first token: where the model commits to it
+                at = next(i for i, (a, b) in enumerate(enc["offset_mapping"]) if a <= start < b)
+                lp = float(logps[at])
+                out[(role, order, kind)].append((lp, math.exp(lp) > 0.5))
     return out
 
 

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from vzgym.core.observation import Observation
 from vzgym.core.policy import Policy, SamplingParams
 
@@ -126,8 +128,6 @@ class TeacherStream:
 
     def _play_next(self) -> None:
         """Play the next block of ``mix`` games; its turns (shuffled) become ``pending``."""
-        import numpy as np
-
         start = self.game
         block: list[Turn] = []
         for _ in range(self.mix):
