@@ -12,9 +12,10 @@ every seat (greedy) and prints, each with its 95 % Wilson interval:
 
 then the same with every image blanked (the vision ablation,
 :class:`vzgym.agents.blank_images.BlankImagesPolicy`): a skill that survives the
-blanking does not come from the image.  ``--imitate-steps N`` first runs
-``vzgym imitate`` with that budget (``--train-seeds`` seeds) and evaluates each
-run's best model, reporting the spread over training seeds.
+blanking does not come from the image.  ``--imitate-steps N`` first builds warm
+starts with the committed one's two-stage recipe (N steps per stage; 3000 is the
+recipe) for each of ``--train-seeds`` and evaluates each one's best model, reporting
+the spread over training seeds.
 
 Part 2, self-play (``--selfplay-steps N``): for each training seed, ``vzgym train``
 (GRPO self-play, the local trainer, with ``examples/demo.toml``'s settings) from
@@ -24,7 +25,7 @@ prints ``win rate vs start: X % [lo, hi]`` per seed and pooled, with the trained
 model's game figures next to the start's.
 
     python benchmarks/bench_learning.py --policy scripted --policy tiny --games 100
-    python benchmarks/bench_learning.py --imitate-steps 4000 --train-seeds 0 1 2
+    python benchmarks/bench_learning.py --imitate-steps 3000 --train-seeds 0 1 2
     python benchmarks/bench_learning.py --policy hf:models/tiny-spy-clevr --selfplay-steps 150
 
 The SVG world is measured by ``benchmarks/bench_mmzero.py``.
@@ -126,17 +127,36 @@ def _options(options: dict) -> list[str]:
     return [arg for k, v in options.items() for arg in ("-o", f"{k}={json.dumps(v)}")]
 
 
-def imitate(steps: int, seed: int, out: Path, options: dict) -> Path:
-    """Run ``vzgym imitate`` (resumable) and return its best model folder."""
-    cmd = [_vzgym(), "imitate", "--env", "spy-clevr", "--teacher", TEACHER, "--steps",
-           str(steps), "--seed", str(seed), "--run-dir", str(out), "--no-progress",
-           "--lr-schedule", "cosine", "--eval-every", str(max(1, steps // 8)),
-           "--eval-games", "32", "--max-answer-tokens", "128", *_options(options)]  # fmt: skip
+def _run_imitate(out: Path, args: list[str]) -> None:
+    cmd = [_vzgym(), "imitate", "--env", "spy-clevr", "--teacher", TEACHER, "--run-dir", str(out),
+           "--no-progress", "--max-answer-tokens", "128", *args]  # fmt: skip
     if (out / "imitate.json").exists():
         cmd.append("--resume")
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    return out / "best"
+
+
+def imitate(steps: int, seed: int, out: Path, options: dict) -> Path:
+    """The warm start's recipe (models/README.md), ``steps`` per stage; its best model folder.
+
+    A fresh two-head tiny model; stage 1 clones the votes only (at lr 1e-3), stage 2 every
+    turn (lr 5e-4, cosine), from stage 1's final model.  Resumable, stage by stage.
+    """
+    init = out / "init"
+    if not (init / "config.json").exists():
+        cmd = [_vzgym(), "model", "init-tiny", "--heads", "2", "--seed", str(seed), str(init)]
+        print("$", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    _run_imitate(out / "stage1", ["--model", str(init), "--phases", "decision",
+                                  "--steps", str(steps), "--lr", "1e-3", "--seed", str(11 + seed),
+                                  "--eval-every", str(max(1, steps // 3)), "--eval-games", "8",
+                                  *_options(options)])  # fmt: skip
+    _run_imitate(out / "stage2", ["--model", str(out / "stage1" / "final"), "--steps", str(steps),
+                                  "--lr", "5e-4", "--lr-schedule", "cosine",
+                                  "--seed", str(21 + seed),
+                                  "--eval-every", str(max(1, steps // 6)), "--eval-games", "32",
+                                  "--eval-blank-images", *_options(options)])  # fmt: skip
+    return out / "stage2" / "best"
 
 
 def selfplay(

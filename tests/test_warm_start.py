@@ -2,8 +2,8 @@
 
 Greedy play on fixed held-out seeds is deterministic, so these figures are exact for a
 given torch/transformers; the thresholds sit well inside the figures measured on these 24
-games (clue truth 0.96 vs 0.04 blanked, vote accuracy 0.49 vs 0.31) and the 100-game
-figures of models/README.md (clue truth 1.00 vs 0.02, vote accuracy 0.39 vs 0.30).
+games (clue truth 0.96 vs 0.04 blanked, vote accuracy 0.99 vs 0.39) and the 100-game
+figures of models/README.md (clue truth 0.95 vs 0.07, vote accuracy 0.97 vs 0.34).
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ def test_the_warm_start_is_small_and_of_the_tiny_family():
     assert size < 25 * 2**20
     text = json.loads((WARM / "config.json").read_text())["text_config"]
     assert (text["hidden_size"], text["num_hidden_layers"], text["num_attention_heads"]) == (
-        64, 2, 1)  # fmt: skip
-    assert "restate" in (WARM / "imitate-stage2.toml").read_text()
-    last = (WARM / "imitate-stage4.toml").read_text()
+        128, 2, 2)  # fmt: skip
+    first = (WARM / "imitate-stage1.toml").read_text()
+    assert "restate" in first and '"decision"' in first
+    last = (WARM / "imitate-stage2.toml").read_text()
     assert "zoom = 8" in last and "reveal_roles = false" in last and "mix_games = 16" in last
+    assert "phases = []" in last
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,15 @@ def figures() -> dict[str, dict[str, float]]:
     policy = HFPolicy(str(WARM), device="cpu")
     seed = EVAL_SEED_BASE + 700_000  # games neither imitation nor the benchmark used
     return {
-        blank: evaluate(policy, "spy-clevr", EASY, games=24, max_new_tokens=128,
-                        blank_images=blank == "blank", seed_base=seed)  # fmt: skip
+        blank: evaluate(
+            policy,
+            "spy-clevr",
+            EASY,
+            games=24,
+            max_new_tokens=128,
+            blank_images=blank == "blank",
+            seed_base=seed,
+        )  # fmt: skip
         for blank in ("real", "blank")
     }
 
@@ -56,7 +65,9 @@ def test_its_skills_need_the_image(figures):
     assert real["game/civilian_clue_true_rate"] >= 0.8  # colour and shape read
     assert real["game/civilian_clue_true_rate"] >= blank["game/civilian_clue_true_rate"] + 0.5
     assert blank["game/civilian_clue_true_rate"] <= 0.15  # about chance (1/24)
-    assert real["game/vote_accuracy"] >= blank["game/vote_accuracy"] + 0.05
+    assert real["game/vote_accuracy"] >= 0.6  # the issue's target: 0.5
+    assert real["game/vote_accuracy"] >= blank["game/vote_accuracy"] + 0.3
+    assert blank["game/vote_accuracy"] <= 0.5  # about chance (1/3)
 
 
 def test_the_demo_config_trains_from_the_warm_start(tmp_path: Path):
