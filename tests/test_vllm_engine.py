@@ -149,3 +149,28 @@ def test_trainer_samples_with_vllm_and_syncs_weights(tmp_path: Path, tiny_dir: P
         assert _lp_gap(comps, obs, trained, 1.0) < 0.2 < _lp_gap(comps, obs, base, 1.0)
     finally:
         trainer.sampler.close()
+
+
+def test_a_relative_spec_runs_the_committed_warm_start(monkeypatch) -> None:
+    """``vllm:models/...`` from the repo root (the worker runs elsewhere); two heads of 64."""
+    from vzgym.agents.spec import make_policy
+    from vzgym.trainers.imitate_eval import evaluate
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    easy = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=8,
+                reveal_roles=False)  # fmt: skip
+    pol = make_policy("vllm:models/tiny-spy-clevr", max_model_len=2048)
+    try:
+        figures = evaluate(pol, "spy-clevr", easy, games=4, max_new_tokens=128,
+                           seed_base=5_321_000)  # fmt: skip
+    finally:
+        pol.close()
+    assert figures["game/invalid_clue_rate"] == 0.0 and figures["game/invalid_vote_rate"] == 0.0
+    assert figures["game/civilian_clue_true_rate"] >= 0.5  # it reads the image under vLLM too
+
+
+def test_a_missing_model_dir_is_a_clear_error(tmp_path: Path) -> None:
+    from vzgym.agents.spec import make_policy
+
+    with pytest.raises(ValueError, match="no model directory there"):
+        make_policy(f"vllm:{tmp_path / 'nope'}")

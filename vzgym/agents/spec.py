@@ -42,6 +42,13 @@ def _vllm(rest: str, **options: Any) -> Policy:
 
     if not rest:
         raise ValueError("vllm policy needs a path: vllm:/path/to/model")
+    from pathlib import Path
+
+    if not Path(rest).expanduser().is_dir():
+        raise ValueError(
+            f"vllm:{rest}: no model directory there (nothing is downloaded here; "
+            "give a local folder with config.json)"
+        )
     return VLLMPolicy(rest, **options)
 
 

@@ -121,7 +121,8 @@ class VLLMEngineProcess:
                 "no Python with vLLM found: build it with scripts/install-vllm-venv.sh "
                 "(.venv-vllm) or set VZGYM_VLLM_PYTHON"
             )
-        self.model_path = Path(model_path)
+        # absolute: the worker runs in its own temporary directory
+        self.model_path = Path(model_path).expanduser().resolve()
         self._dir = Path(tempfile.mkdtemp(prefix="vzgym-vllm-"))
         self.weights_dir = self._dir / "weights"
         self.weights_dir.mkdir()
