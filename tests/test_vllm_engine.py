@@ -8,6 +8,7 @@ without it, except under ``VZGYM_REQUIRE_VLLM=1`` (set by the Makefile), where t
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,15 +154,16 @@ def test_trainer_samples_with_vllm_and_syncs_weights(tmp_path: Path, tiny_dir: P
 
 def test_a_relative_spec_runs_the_committed_warm_start(monkeypatch) -> None:
     """``vllm:models/...`` from the repo root (the worker runs elsewhere); two heads of 64."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_learning import EASY
+
     from vzgym.agents.spec import make_policy
     from vzgym.trainers.imitate_eval import evaluate
 
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
-    easy = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=8,
-                reveal_roles=False)  # fmt: skip
     pol = make_policy("vllm:models/tiny-spy-clevr", max_model_len=2048)
     try:
-        figures = evaluate(pol, "spy-clevr", easy, games=4, max_new_tokens=128,
+        figures = evaluate(pol, "spy-clevr", EASY, games=4, max_new_tokens=128,
                            seed_base=5_321_000)  # fmt: skip
     finally:
         pol.close()

@@ -9,6 +9,7 @@ figures of models/README.md (clue truth 0.95 vs 0.07, vote accuracy 0.97 vs 0.34
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from vzgym.agents.hf_policy import HFPolicy
 from vzgym.trainers.imitate_data import EVAL_SEED_BASE
 from vzgym.trainers.imitate_eval import evaluate
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_learning import EASY  # noqa: E402  (the configuration the warm start plays)
+
 WARM = ROOT / "models" / "tiny-spy-clevr"
-EASY = dict(num_objects=1, num_changes=1, clue_rounds=1, width=112, height=112, zoom=8,
-            reveal_roles=False)  # fmt: skip
 
 
 def test_the_warm_start_is_small_and_of_the_tiny_family():

@@ -22,33 +22,30 @@ def _tiny(rest: str, **options: Any) -> Policy:
     return HFPolicy(tiny_model_dir(f"tiny:{rest}"), **options)
 
 
+def _check_local_dir(prefix: str, rest: str) -> None:
+    """Refuse a ``prefix:PATH`` spec whose path is not a local folder (nothing is downloaded)."""
+    from pathlib import Path
+
+    if not rest:
+        raise ValueError(f"{prefix} policy needs a path: {prefix}:/path/to/model")
+    if not Path(rest).expanduser().is_dir():
+        raise ValueError(
+            f"{prefix}:{rest}: no model directory there (nothing is downloaded here; "
+            "give a local folder with config.json)"
+        )
+
+
 def _hf(rest: str, **options: Any) -> Policy:
     from vzgym.agents.hf_policy import HFPolicy
 
-    if not rest:
-        raise ValueError("hf policy needs a path: hf:/path/to/model")
-    from pathlib import Path
-
-    if not Path(rest).expanduser().is_dir():
-        raise ValueError(
-            f"hf:{rest}: no model directory there (nothing is downloaded here; "
-            "give a local folder with config.json)"
-        )
+    _check_local_dir("hf", rest)
     return HFPolicy(rest, **options)
 
 
 def _vllm(rest: str, **options: Any) -> Policy:
     from vzgym.agents.vllm_policy import VLLMPolicy
 
-    if not rest:
-        raise ValueError("vllm policy needs a path: vllm:/path/to/model")
-    from pathlib import Path
-
-    if not Path(rest).expanduser().is_dir():
-        raise ValueError(
-            f"vllm:{rest}: no model directory there (nothing is downloaded here; "
-            "give a local folder with config.json)"
-        )
+    _check_local_dir("vllm", rest)
     return VLLMPolicy(rest, **options)
 
 
