@@ -1,4 +1,4 @@
-# vzgym: `make demo` (set up + main job on the built-in tiny model), `make test` (set up + tests).
+# vzgym: `make demo` (set up + the main job: self-play from the committed warm start), `make test` (set up + tests).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -65,7 +65,7 @@ test: venv sysdeps vllm-venv
 
 # The main job: self-play GRPO on spy-clevr from the committed warm start (models/README.md),
 # then the trained model against that start on 100 held-out games, plots and the HTML view.
-DEMO_ENV := -o num_objects=1 -o num_changes=1 -o clue_rounds=1 -o width=112 -o height=112 -o zoom=8 -o reveal_roles=false
+DEMO_ENV := -o num_objects=1 -o num_changes=1 -o clue_rounds=1 -o width=112 -o height=112 -o zoom=8 -o reveal_roles=true
 
 demo: venv
 	$(VENV)/bin/vzgym envs
@@ -73,7 +73,7 @@ demo: venv
 	rm -rf runs/demo runs/demo-eval
 	$(VENV)/bin/vzgym train --config examples/demo.toml --run-dir runs/demo
 	$(VENV)/bin/vzgym eval --env spy-clevr $(DEMO_ENV) --policy runs/demo \
-	  --vs hf:models/tiny-spy-clevr --games 100 --temperature 0 --max-new-tokens 128 --out runs/demo-eval
+	  --vs hf:models/tiny-spy-clevr --games 200 --temperature 0 --max-new-tokens 128 --out runs/demo-eval
 	$(VENV)/bin/vzgym plot runs/demo
 	$(VENV)/bin/vzgym view runs/demo
 

@@ -14,7 +14,15 @@ bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt torch==2.14
 EXTRA=()
 if [ -n "$TF_VERSION" ]; then EXTRA+=("transformers==$TF_VERSION"); fi
 bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt trl "${EXTRA[@]}"
-# vzgym itself without its dependency list, plus the few it needs that TRL did not bring
+# vzgym itself without its dependency list (so nothing can replace TRL's pins), then its
+# base dependencies as pyproject.toml lists them, and pyarrow for the trajectories
 bash scripts/pip-install.sh "$VENV/bin/python" -q --no-deps -e .
-bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt pluggy gymnasium click rich pillow pyarrow numpy
+mapfile -t DEPS < <("$VENV/bin/python" -c '
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+for dep in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    print(dep)')
+bash scripts/pip-install.sh "$VENV/bin/python" -q -c constraints.txt "${DEPS[@]}" pyarrow
 "$VENV/bin/python" -c 'import trl, torch, vzgym; print("trl", trl.__version__, "torch", torch.__version__)'

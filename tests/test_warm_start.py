@@ -76,4 +76,4 @@ def test_the_demo_config_trains_from_the_warm_start(tmp_path: Path):
     printed = run_vzgym("train", "--config", str(ROOT / "examples" / "demo.toml"),
                         "--print-config").stdout  # fmt: skip
     assert 'model = "models/tiny-spy-clevr"' in printed and "zoom = 8" in printed
-    assert "reveal_roles = false" in printed
+    assert "reveal_roles = true" in printed  # self-play plays the paper's game
