@@ -64,7 +64,7 @@ test: venv sysdeps vllm-venv
 	VZGYM_REQUIRE_VLLM=1 VZGYM_VLLM_PYTHON=$(CURDIR)/$(VLLM_PY) $(PY) -m pytest -q --ignore=tests/vllm
 
 # The main job: self-play GRPO on spy-clevr from the committed warm start (models/README.md),
-# then the trained model against that start on 100 held-out games, plots and the HTML view.
+# then the trained model against that start on 200 held-out games, plots and the HTML view.
 DEMO_ENV := -o num_objects=1 -o num_changes=1 -o clue_rounds=1 -o width=112 -o height=112 -o zoom=8 -o reveal_roles=true
 
 demo: venv
