@@ -408,8 +408,8 @@ def main() -> None:
                 print(f"  seed {seed} {phase} stage: {len(stds)} seat groups, {100 * flat:.1f} % "
                       f"with all-equal rewards, mean reward std within a seat group "
                       f"{sum(stds) / len(stds):.3f}")  # fmt: skip
-            credit = clue_credit(run)
-            for true in (True, False):
+            credit = clue_credit(run)  # empty when no clue step was trained
+            for true in (True, False) if credit else ():
                 parts = [
                     (role, *credit.get((role, true), [0.0, 0])) for role in ("civilian", "spy")
                 ]
