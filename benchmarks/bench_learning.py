@@ -116,6 +116,18 @@ def measure(policy: Any, env_options: dict, games: int, blank: bool) -> dict[str
     return _counts(episodes)
 
 
+def measure_and_report(
+    name: str, policy: Any, env_options: dict, games: int, players: int
+) -> dict[str, dict[str, list[int]]]:
+    """:func:`measure` and :func:`report` ``policy`` with images real, then blanked."""
+    out = {}
+    for blank in (False, True):
+        label = f"{name}{' [blank]' if blank else ''}"
+        out[label] = measure(policy, env_options, games, blank)
+        report(label, out[label], players)
+    return out
+
+
 def report(name: str, counts: dict[str, list[int]], players: int) -> None:
     """Print every figure with its 95 % interval."""
     from vzgym.core.intervals import fmt_share
@@ -304,6 +316,23 @@ def clue_credit(run: Path) -> dict[tuple[str, bool], list[float]]:
     return credit
 
 
+def report_signal(seed: int, run: Path) -> None:
+    """Print what GRPO had to move on in ``run``: seat-group spread and clue credit."""
+    for phase, stds in sorted(group_signal(run).items()):
+        flat = sum(sd == 0 for sd in stds) / len(stds)
+        print(f"  seed {seed} {phase} stage: {len(stds)} seat groups, {100 * flat:.1f} % "
+              f"with all-equal rewards, mean reward std within a seat group "
+              f"{sum(stds) / len(stds):.3f}")  # fmt: skip
+    credit = clue_credit(run)  # empty when no clue step was trained
+    for true in (True, False) if credit else ():
+        parts = [(role, *credit.get((role, true), [0.0, 0])) for role in ("civilian", "spy")]
+        by_role = ", ".join(f"{role} {a:+.2f} over {n}" for role, a, n in parts)
+        print(
+            f"  seed {seed} clue stage, clues {'true' if true else 'false'} of the speaker's "
+            f"own image: advantage summed {sum(p[1] for p in parts):+.2f} ({by_role})"
+        )
+
+
 def report_selfplay(summaries: list[dict], label: str = "win rate vs start") -> None:
     """Per seed and pooled: ``{label}: X % [lo, hi]`` and the game figures."""
     from vzgym.core.intervals import mean_interval, wilson_interval
@@ -372,11 +401,7 @@ def main() -> None:
     per_spec: dict[str, dict] = {}
     for spec in specs:
         policy = make_policy(spec, env_id="spy-clevr")
-        for blank in (False, True):
-            name = f"{spec[-28:]}{' [blank]' if blank else ''}"
-            counts = measure(policy, options, args.games, blank)
-            per_spec[name] = counts
-            report(name, counts, players)
+        per_spec.update(measure_and_report(spec[-28:], policy, options, args.games, players))
     trained = [n for n in per_spec if "/best" in n and "[blank]" not in n]
     if len(trained) > 1:
         for key in ("civ_true", "vote_acc"):
@@ -389,9 +414,7 @@ def main() -> None:
         print(f"self-play GRPO from {warm}: {args.selfplay_steps} steps per training seed, "
               f"spy-clevr {sp_options}")  # fmt: skip
         start = make_policy(warm, env_id="spy-clevr")
-        for blank in (False, True):
-            report(f"start{' [blank]' if blank else ''}",
-                   measure(start, sp_options, args.games, blank), players)  # fmt: skip
+        measure_and_report("start", start, sp_options, args.games, players)
         summaries, controls = [], []
         for seed in args.train_seeds:
             runs = Path(args.runs)
@@ -399,27 +422,9 @@ def main() -> None:
                            sp_options, args.selfplay_set)  # fmt: skip
             out = runs / f"eval-selfplay{seed}"
             summaries.append((seed, win_rate(str(run), warm, args.eval_games, sp_options, out)))
-            trained = make_policy(f"hf:{run / 'final'}", env_id="spy-clevr")
-            for blank in (False, True):
-                report(f"seed {seed} trained{' [blank]' if blank else ''}",
-                       measure(trained, sp_options, args.games, blank), players)  # fmt: skip
-            for phase, stds in sorted(group_signal(run).items()):
-                flat = sum(sd == 0 for sd in stds) / len(stds)
-                print(f"  seed {seed} {phase} stage: {len(stds)} seat groups, {100 * flat:.1f} % "
-                      f"with all-equal rewards, mean reward std within a seat group "
-                      f"{sum(stds) / len(stds):.3f}")  # fmt: skip
-            credit = clue_credit(run)  # empty when no clue step was trained
-            for true in (True, False) if credit else ():
-                parts = [
-                    (role, *credit.get((role, true), [0.0, 0])) for role in ("civilian", "spy")
-                ]
-                total = sum(p[1] for p in parts)
-                print(
-                    f"  seed {seed} clue stage, clues {'true' if true else 'false'} of the "
-                    f"speaker's own image: advantage summed {total:+.2f} ("
-                    + ", ".join(f"{role} {a:+.2f} over {n}" for role, a, n in parts)
-                    + ")"
-                )
+            after = make_policy(f"hf:{run / 'final'}", env_id="spy-clevr")
+            measure_and_report(f"seed {seed} trained", after, sp_options, args.games, players)
+            report_signal(seed, run)
             if warm.startswith("hf:"):
                 noisy = noise_control(Path(warm[3:]), run / "final", runs / f"noise{seed}", seed)
                 out = runs / f"eval-noise{seed}"
